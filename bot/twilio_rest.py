@@ -1,0 +1,119 @@
+"""Outbound Twilio REST access: build a client and send one message."""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from typing import Optional
+from urllib.parse import urlsplit
+
+import requests
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+log = logging.getLogger(__name__)
+
+_TWILIO_ORIGIN = re.compile(r"^https://(?:[A-Za-z0-9-]+\.)*twilio\.com(?::\d+)?(?=/|$)", re.I)
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+_ERROR_PREFIX = re.compile(r"^Unable to \w+ record: ")
+
+
+class BaseUrlHttpClient(TwilioHttpClient):
+    """Send Twilio requests with a timeout, optionally to another base URL."""
+
+    def __init__(self, timeout: float = 10.0, api_base_url: Optional[str] = None):
+        """Create the HTTP client; `api_base_url` replaces every https://*.twilio.com origin."""
+        super().__init__(timeout=timeout)
+        self.api_base_url = api_base_url.rstrip("/") if api_base_url else None
+        if self.api_base_url and urlsplit(self.api_base_url).hostname in _LOOPBACK:
+            self.session.trust_env = False  # never send a local fake's traffic through a proxy
+
+    def rewrite(self, url: str) -> str:
+        """Return `url` pointed at the configured base URL."""
+        if not self.api_base_url:
+            return url
+        return _TWILIO_ORIGIN.sub(lambda _m: self.api_base_url, url, count=1)
+
+    def request(self, method, url, *args, **kwargs):
+        """Make the request against the rewritten URL."""
+        return super().request(method, self.rewrite(url), *args, **kwargs)
+
+
+def build_client(account_sid: Optional[str], auth_token: Optional[str],
+                 api_base_url: Optional[str] = None, timeout: float = 10.0) -> Optional[Client]:
+    """Build a Twilio client, or return None when credentials are missing."""
+    if not account_sid or not auth_token:
+        log.warning("TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN not set: outbound messages disabled")
+        return None
+    http_client = BaseUrlHttpClient(timeout=timeout, api_base_url=api_base_url)
+    client = Client(account_sid, auth_token, http_client=http_client)
+    if api_base_url:
+        client.edge = client.region = None  # edge/region rewrite host names; the base URL wins
+    return client
+
+
+@dataclass
+class SendResult:
+    """The outcome of one send attempt."""
+
+    sid: Optional[str] = None
+    status: Optional[str] = None
+    num_segments: Optional[int] = None
+    error_code: Optional[int] = None
+    error_message: Optional[str] = None
+    retryable: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """Tell whether Twilio accepted the message."""
+        return self.sid is not None and self.error_code is None and not self.retryable
+
+
+def _int_or_none(value) -> Optional[int]:
+    """Convert Twilio's numeric strings to int."""
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def is_retryable(http_status: Optional[int], code: Optional[int]) -> bool:
+    """Tell whether a Twilio error is worth retrying later."""
+    return http_status == 429 or code == 20429 or (http_status is not None and http_status >= 500)
+
+
+def send_message(client: Client, *, to: str, body: Optional[str] = None,
+                 from_: Optional[str] = None, messaging_service_sid: Optional[str] = None,
+                 content_sid: Optional[str] = None, content_variables: Optional[dict] = None,
+                 status_callback: Optional[str] = None) -> SendResult:
+    """Send one message; report Twilio-side failures in the result instead of raising."""
+    kwargs = {"to": to, "body": body, "from_": from_,
+              "messaging_service_sid": messaging_service_sid, "content_sid": content_sid,
+              "status_callback": status_callback}
+    if content_variables is not None:
+        kwargs["content_variables"] = json.dumps(content_variables, ensure_ascii=False)
+    kwargs = {k: v for k, v in kwargs.items() if v is not None}
+    try:
+        msg = client.messages.create(**kwargs)
+    except TwilioRestException as exc:
+        code = _int_or_none(exc.code)
+        message = _ERROR_PREFIX.sub("", str(exc.msg or ""))
+        log.warning("Twilio refused message to %s: HTTP %s code %s %s", to, exc.status, code, message)
+        return SendResult(error_code=code, error_message=message,
+                          retryable=is_retryable(exc.status, code))
+    except TwilioServiceException as exc:
+        code = _int_or_none(exc.code)
+        message = exc.detail or exc.title
+        log.warning("Twilio refused message to %s: HTTP %s code %s %s", to, exc.status, code, message)
+        return SendResult(error_code=code, error_message=message,
+                          retryable=is_retryable(exc.status, code))
+    except requests.RequestException as exc:  # connection refused/reset, DNS, timeouts
+        log.warning("Twilio unreachable sending to %s: %s", to, exc)
+        return SendResult(error_message=f"{type(exc).__name__}: {exc}", retryable=True)
+    except TwilioException as exc:  # client-side misuse, e.g. missing credentials
+        log.error("Twilio client error sending to %s: %s", to, exc)
+        return SendResult(error_message=str(exc), retryable=False)
+    return SendResult(sid=msg.sid, status=msg.status, num_segments=_int_or_none(msg.num_segments),
+                      error_code=_int_or_none(msg.error_code), error_message=msg.error_message)
