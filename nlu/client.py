@@ -1,0 +1,89 @@
+"""HTTP client for the Rasa NLU server (``rasa run --enable-api``).
+
+Runs in the app's environment (only ``requests``). Any failure to get a
+usable parse -- connection refused, timeout, HTTP error, bad JSON -- raises
+:class:`NLUUnavailable`, so the caller can fall back to its deterministic
+rules and menus.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+from urllib.parse import urlsplit
+
+import requests
+
+
+class NLUUnavailable(Exception):
+    """The NLU server did not give a usable answer."""
+
+
+def _is_loopback(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return host == "localhost" or host == "::1" or host.startswith("127.")
+
+
+class RasaClient:
+    """Talks to one Rasa server; reuses one ``requests.Session`` (keep-alive)."""
+
+    def __init__(self, base_url: str, timeout: float = 2.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+        if _is_loopback(self.base_url):
+            # A local Rasa server: ignore http_proxy/https_proxy from the environment.
+            self.session.trust_env = False
+
+    def parse(self, text: str) -> dict[str, Any]:
+        """Rasa's parse of ``text``: ``{"text", "intent", "entities", "intent_ranking", ...}``.
+
+        Raises NLUUnavailable on connection error, timeout, non-200 answer or
+        a body that is not a JSON object with an ``intent``.
+        """
+        url = f"{self.base_url}/model/parse"
+        resp = self._post(url, {"text": text})
+        if resp.status_code != 200:
+            raise NLUUnavailable(f"NLU server {url} answered HTTP {resp.status_code}")
+        try:
+            data = resp.json()
+        except ValueError as exc:
+            raise NLUUnavailable(f"NLU server {url} sent a body that is not JSON") from exc
+        if not isinstance(data, dict) or "intent" not in data:
+            raise NLUUnavailable(f"NLU server {url} sent an unexpected answer")
+        return data
+
+    def _post(self, url: str, payload: dict[str, Any]) -> requests.Response:
+        # A parse is idempotent: retry once on a connection error (a kept-alive
+        # connection may have died when the Rasa server restarted; a refused
+        # connection fails again at once). Never retry a timeout.
+        for attempt in (1, 2):
+            try:
+                return self.session.post(url, json=payload, timeout=self.timeout)
+            except requests.Timeout as exc:
+                raise NLUUnavailable(f"NLU server {url} timed out after {self.timeout} s") from exc
+            except requests.ConnectionError as exc:
+                if attempt == 2:
+                    raise NLUUnavailable(f"NLU server {url} unreachable: {exc}") from exc
+            except requests.RequestException as exc:
+                raise NLUUnavailable(f"NLU request to {url} failed: {exc}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def is_ready(self, timeout: Optional[float] = 1.0) -> bool:
+        """True when ``GET /`` answers 200. Never raises."""
+        try:
+            resp = self.session.get(self.base_url + "/", timeout=timeout)
+            return resp.status_code == 200
+        except Exception:
+            return False
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> "RasaClient":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"RasaClient({self.base_url!r}, timeout={self.timeout})"
