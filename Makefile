@@ -1,0 +1,64 @@
+# Chaski: `make run` starts everything, `make test` runs the whole suite.
+# Both set up what is missing first: the two virtual environments, the NLU
+# model (retrained only when nlu/data or config.yml changed) and the database.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# The app runs on Python 3.11; Rasa 3.6 needs Python 3.10 (pyenv's, by default).
+PYTHON ?= $(shell command -v python3.11 || ls -d $(HOME)/.pyenv/versions/3.11.*/bin/python 2>/dev/null | sort -V | tail -n 1)
+PYTHON_NLU ?= $(shell command -v python3.10 || ls -d $(HOME)/.pyenv/versions/3.10.*/bin/python 2>/dev/null | sort -V | tail -n 1)
+VENV := .venv
+VENV_NLU := .venv-nlu
+FLASK := $(VENV)/bin/flask --app server
+PORT ?= 5000
+NLU_PORT ?= 5005
+# PostgreSQL tests run when TEST_DATABASE_URL is set; by default, when the local server answers.
+TEST_DATABASE_URL ?= $(shell pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && echo postgresql://postgres@127.0.0.1:5432/test)
+PYTEST_ARGS ?=
+
+export RASA_TELEMETRY_ENABLED := false
+
+.PHONY: help run test nlu setup venv venv-nlu model db clean
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+run: setup ## Set up what is missing, then start web app, Rasa NLU server and scheduler (Ctrl-C stops all)
+	PORT=$(PORT) NLU_PORT=$(NLU_PORT) $(VENV)/bin/honcho start -f Procfile
+
+test: venv venv-nlu model ## Set up what is missing, then run the whole test suite
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+nlu: venv venv-nlu ## Start only the Rasa NLU server, training first if needed
+	$(VENV)/bin/python -m nlu.runtime serve --port $(NLU_PORT)
+
+setup: venv venv-nlu model db
+
+venv: $(VENV)/.installed
+venv-nlu: $(VENV_NLU)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.11 not found: install it (e.g. pyenv install 3.11) or run make PYTHON=/path/to/python3.11" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { echo "$(PYTHON) is not Python 3.11" >&2; exit 1; }
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements-dev.txt
+	touch $@
+
+$(VENV_NLU)/.installed: nlu/requirements.txt nlu/constraints.txt
+	@test -n "$(PYTHON_NLU)" || { echo "Python 3.10 not found (Rasa 3.6 needs it): pyenv install 3.10, or run make PYTHON_NLU=/path/to/python3.10" >&2; exit 1; }
+	@$(PYTHON_NLU) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' || { echo "$(PYTHON_NLU) is not Python 3.10" >&2; exit 1; }
+	test -x $(VENV_NLU)/bin/python || $(PYTHON_NLU) -m venv $(VENV_NLU)
+	@echo "Installing Rasa 3.6 into $(VENV_NLU) (a few minutes and about 2.7 GB the first time)..."
+	$(VENV_NLU)/bin/pip install --disable-pip-version-check -q -r nlu/requirements.txt -c nlu/constraints.txt
+	touch $@
+
+model: venv venv-nlu ## Train the NLU model if nlu/data or config.yml changed
+	$(VENV)/bin/python -m nlu.runtime train
+
+db: venv ## Migrate the database and load the demo data
+	$(FLASK) migrate
+	$(FLASK) load-demo
+
+clean: ## Remove test output and trained models (keeps the environments and database)
+	rm -rf test-output .pytest_cache nlu/models

@@ -1,0 +1,32 @@
+"""Chaski: the Flask app factory and the subsystems it wires together."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from bot import settings as settings_mod
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the app from the environment, with `overrides` (tests) on top."""
+    settings = settings_mod.from_env().with_overrides(overrides)
+    if not settings.secret_key:
+        settings = settings.with_overrides({"secret_key": settings_mod.load_secret_key()})
+    app = Flask(__name__, instance_path=str(settings_mod.INSTANCE_DIR))
+    app.config["SECRET_KEY"] = settings.secret_key
+    app.config["CHASKI"] = settings
+    app.config["TESTING"] = bool(settings.extra.get("TESTING"))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Behind one reverse proxy (X-Forwarded-Proto/Host) the signature is computed over
+    # the public URL Twilio called; PUBLIC_URL overrides it entirely.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)
+
+    from bot import cli, runtime, webhook, health
+
+    runtime.init_app(app)
+    webhook.init_app(app)
+    health.init_app(app)
+    cli.init_app(app)
+    return app

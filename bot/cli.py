@@ -1,0 +1,124 @@
+"""Command-line interface: `flask --app server <command>` (see CONTRACT.md)."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+
+from bot.runtime import services
+
+
+def _require_migrated() -> None:
+    from bot.db import is_migrated
+
+    if not is_migrated(services().db):
+        raise click.ClickException(
+            "the database is not migrated: run `flask --app server migrate` (or `make run`)")
+
+
+@click.command("chat")
+@click.option("--phone", required=True, help="Talk as this phone number, e.g. +51900000001 (fake).")
+@click.option("--channel", type=click.Choice(["sms", "whatsapp"]), default="sms", show_default=True,
+              help="Answer as on this channel: SMS replies are rewritten to GSM-7.")
+@with_appcontext
+def chat_command(phone: str, channel: str) -> None:
+    """Talk to the bot as a contact: each stdin line is one inbound message."""
+    from bot.engine import Inbound
+    from bot.phones import InvalidPhone, normalise
+
+    try:
+        phone = normalise(phone)
+    except InvalidPhone as exc:
+        raise click.BadParameter(str(exc), param_hint="--phone") from exc
+    _require_migrated()
+    engine = services().engine
+    interactive = sys.stdin.isatty()
+    if interactive:
+        click.echo(f"Chaski chat as {phone} on {channel}. Ctrl-D to leave.", err=True)
+    while True:
+        if interactive:
+            click.echo("> ", nl=False, err=True)
+        line = sys.stdin.readline()
+        if not line:
+            break
+        text = line.rstrip("\n")
+        if not interactive:
+            click.echo(f"> {text}")
+        outcome = engine.handle(Inbound(address=phone, body=text, channel=channel))
+        for reply, segments in zip(outcome.replies, outcome.segments):
+            cost = f"  [{segments} SMS]" if channel == "sms" else ""
+            click.echo(f"< {reply}{cost}")
+
+
+@click.command("nlu-classify")
+@with_appcontext
+def nlu_classify_command() -> None:
+    """Read one message a line on stdin; write one JSON object a line (rules, then model)."""
+    classifier = services().classifier
+    warned = False
+    for line in sys.stdin:
+        parse = classifier.classify(line.rstrip("\n"))
+        if parse.nlu_down and not warned:
+            click.echo(f"warning: NLU server at {services().settings.nlu_url} does not answer; "
+                       "only the rules classify", err=True)
+            warned = True
+        click.echo(json.dumps(parse.as_json(), ensure_ascii=False))
+        sys.stdout.flush()
+
+
+@click.command("train-nlu")
+@click.option("--force", is_flag=True, help="Train even if a model for this data already exists.")
+def train_nlu_command(force: bool) -> None:
+    """Train the Rasa NLU model from nlu/data and config.yml (skipped when up to date)."""
+    from nlu.runtime import NLURuntimeError, train
+
+    try:
+        path = train(force=force, echo=click.echo)
+    except NLURuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"model: {path}")
+
+
+@click.command("migrate")
+@click.option("--revision", default="head", show_default=True, help="Alembic revision to reach.")
+@with_appcontext
+def migrate_command(revision: str) -> None:
+    """Create or upgrade the database schema (Alembic)."""
+    from bot.db import migrate
+
+    migrate(services().db.url, revision)
+    click.echo(f"database at {revision}")
+
+
+@click.command("load-demo")
+@with_appcontext
+def load_demo_command() -> None:
+    """Load the demo data (fake contacts); loading twice changes nothing."""
+    from bot.demo import load_demo
+
+    _require_migrated()
+    with services().db.session() as session:
+        counts = load_demo(session)
+    click.echo(f"demo data: {counts}")
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command() -> None:
+    """Run the scheduler process (one per deployment, never in web workers)."""
+    from bot.scheduler import run
+
+    _require_migrated()
+    run(services().db.url)
+
+
+COMMANDS = [chat_command, nlu_classify_command, train_nlu_command, migrate_command,
+            load_demo_command, scheduler_command]
+
+
+def init_app(app: Flask) -> None:
+    for command in COMMANDS:
+        app.cli.add_command(command)

@@ -1,0 +1,35 @@
+"""Scheduled jobs: each takes its session and `now` and returns a dict of counts."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from models import ConversationState, utcnow
+
+log = logging.getLogger(__name__)
+
+
+def expire_conversations(session: Session, now: datetime) -> dict:
+    """Delete conversation states whose time ran out."""
+    result = session.execute(delete(ConversationState).where(ConversationState.expires_at <= now))
+    return {"expired": result.rowcount or 0}
+
+
+JOBS = {"expire_conversations": expire_conversations}
+
+
+def run_job(name: str, database_url: str) -> dict:
+    """Run job `name` in its own transaction and log its counts (APScheduler calls this)."""
+    from bot.db import Database
+
+    db = Database(database_url)
+    try:
+        with db.session() as session:
+            counts = JOBS[name](session, utcnow())
+        log.info("job %s: %s", name, counts)
+        return counts
+    finally:
+        db.dispose()

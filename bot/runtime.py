@@ -1,0 +1,33 @@
+"""Build and hold the app's long-lived services: database, NLU client, engine."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask, current_app
+
+from bot.db import Database
+from bot.engine import Engine
+from bot.settings import Settings
+from nlu.classifier import Classifier
+from nlu.client import RasaClient
+
+
+class Services:
+    """The app's database, classifier and engine, built once per app."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.db = Database(settings.database_url)
+        self.nlu = RasaClient(settings.nlu_url, timeout=settings.nlu_timeout)
+        self.classifier = Classifier(self.nlu, min_confidence=settings.nlu_min_confidence)
+        self.engine = Engine(self.db, self.classifier, max_chars=settings.max_inbound_chars,
+                             conversation_ttl=timedelta(minutes=settings.conversation_ttl_minutes))
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["chaski"] = Services(app.config["CHASKI"])
+
+
+def services(app: Flask | None = None) -> Services:
+    """Return the services of `app` (the current app by default)."""
+    return (app or current_app).extensions["chaski"]

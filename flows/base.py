@@ -1,0 +1,70 @@
+"""Types shared by every flow: what a flow reads and what it returns."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from nlu.classifier import Parse
+
+
+@dataclass(frozen=True)
+class ContactView:
+    """What a flow may know about the contact (no database access)."""
+
+    language: str = "es"
+    region: str | None = None
+    province: str | None = None
+    has_consent: bool = False
+    opted_out: bool = False
+    is_new: bool = False
+
+
+@dataclass(frozen=True)
+class State:
+    """Where an open flow waits: its name, step and data."""
+
+    flow: str
+    step: str
+    data: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """One turn of the conversation as a flow sees it."""
+
+    contact: ContactView
+    channel: str
+    text: str
+    parse: Parse
+    state: State | None
+    now: datetime
+
+    @property
+    def lang(self) -> str:
+        return self.contact.language or "es"
+
+    @property
+    def answer(self) -> str:
+        """Return the message normalised for matching a numbered answer."""
+        from nlu.rules import normalise
+
+        return normalise(self.text)
+
+
+@dataclass(frozen=True)
+class Effect:
+    """A change the engine applies to stored data after the flow returns."""
+
+    kind: str  # "opt_out", "opt_in", "consent", "set_profile", "handoff"
+    values: dict = field(default_factory=dict)
+
+
+@dataclass
+class Result:
+    """What a flow returns: replies, the next state (None ends the flow), effects."""
+
+    replies: list[str]
+    flow: str
+    state: State | None = None
+    effects: list[Effect] = field(default_factory=list)
+    sensitive: bool = False  # bodies of this turn must not be stored (violence)

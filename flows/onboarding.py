@@ -1,0 +1,114 @@
+"""Ask for consent, language and region, only when the bot must remember something.
+
+Steps run in order, skipping what is already known::
+
+    consent ──▶ language ──▶ region ──▶ done (saved)
+       └─(no)─▶ done (nothing stored)
+
+A wrong answer is asked again once; a second wrong answer ends the flow so the
+message is handled as a new question.
+"""
+from __future__ import annotations
+
+from flows.base import Ctx, Effect, Result, State
+from flows.catalog import LANGUAGES, language_name, t
+from nlu.rules import normalise
+
+FLOW = "onboarding"
+STEPS = ("consent", "language", "region")
+ASK_KEY = {"consent": "consent_ask", "language": "language_ask", "region": "region_ask"}
+REGIONS = ("ancash", "arequipa", "cusco", "huancavelica", "junin", "lima", "piura", "puno")
+REGION_NAMES = {
+    "ancash": "Áncash", "arequipa": "Arequipa", "cusco": "Cusco", "huancavelica": "Huancavelica",
+    "junin": "Junín", "lima": "Lima", "piura": "Piura", "puno": "Puno",
+}
+REGION_ALIASES = {"cuzco": "cusco", "qosqo": "cusco", "huaraz": "ancash"}
+LANGUAGE_ANSWERS = {
+    "1": "es", "espanol": "es", "castellano": "es", "español": "es",
+    "2": "qu", "quechua": "qu", "runasimi": "qu", "runa simi": "qu", "qichwa": "qu",
+    "3": "ay", "aymara": "ay", "aimara": "ay", "aymar aru": "ay",
+}
+YES = {"1", "si", "sí", "ari", "arí", "ok", "ya", "acepto", "jisa"}
+NO = {"2", "no", "manam", "mana", "janiw"}
+
+
+def start(ctx: Ctx, purpose: str, preset: dict | None = None) -> Result:
+    """Begin onboarding for `purpose` ("subscribe" or "language"), skipping known answers."""
+    data = {"purpose": purpose, "answers": dict(preset or {}), "retried": False}
+    return _next(ctx, data, effects=[])
+
+
+def _needed(ctx: Ctx, data: dict) -> list[str]:
+    answers = data["answers"]
+    needed = [] if ctx.contact.has_consent or answers.get("consent") else ["consent"]
+    if "language" not in answers and (data["purpose"] == "language" or not ctx.contact.has_consent):
+        needed.append("language")
+    if data["purpose"] == "subscribe" and not ctx.contact.region and "region" not in answers:
+        needed.append("region")
+    return needed
+
+
+def _next(ctx: Ctx, data: dict, effects: list[Effect]) -> Result:
+    needed = _needed(ctx, data)
+    if needed:
+        step = needed[0]
+        data = {**data, "retried": False}
+        return Result([t(ASK_KEY[step], _lang(ctx, data))], FLOW, State(FLOW, step, data), effects)
+    return _finish(ctx, data, effects)
+
+
+def _lang(ctx: Ctx, data: dict) -> str:
+    return data["answers"].get("language") or ctx.lang
+
+
+def _finish(ctx: Ctx, data: dict, effects: list[Effect]) -> Result:
+    answers = data["answers"]
+    profile = {k: answers[k] for k in ("language", "region") if k in answers}
+    if profile:
+        effects = [*effects, Effect("set_profile", profile)]
+    lang = _lang(ctx, data)
+    if data["purpose"] == "language":
+        return Result([t("language_set", lang)], FLOW, effects=effects)
+    region = answers.get("region") or ctx.contact.region
+    text = t("saved_profile", lang, language_name=language_name(lang),
+             region_name=REGION_NAMES.get(region, region or "-"))
+    return Result([text], FLOW, effects=effects)
+
+
+def parse_region(answer: str) -> str | None:
+    """Return the canonical region of a typed answer (digit or name), or None."""
+    answer = normalise(answer).replace("ñ", "n")
+    if answer.isdigit() and 1 <= int(answer) <= len(REGIONS):
+        return REGIONS[int(answer) - 1]
+    answer = REGION_ALIASES.get(answer, answer)
+    return answer if answer in REGIONS else None
+
+
+def _read(ctx: Ctx, step: str):
+    answer = ctx.answer
+    if step == "consent":
+        if answer in YES or ctx.parse.intent == "affirm":
+            return True
+        if answer in NO or ctx.parse.intent == "deny":
+            return False
+        return None
+    if step == "language":
+        value = LANGUAGE_ANSWERS.get(answer) or ctx.parse.entities.get("language")
+        return value if value in LANGUAGES else None
+    return parse_region(answer) or parse_region(ctx.parse.entities.get("location") or "")
+
+
+def step(ctx: Ctx) -> Result | None:
+    """Take the answer to the current question and ask the next one."""
+    data, current = ctx.state.data, ctx.state.step
+    value = _read(ctx, current)
+    if value is None:
+        if data.get("retried"):
+            return None
+        retry = f"{t('retry', _lang(ctx, data))} {t(ASK_KEY[current], _lang(ctx, data))}"
+        return Result([retry], FLOW, State(FLOW, current, {**data, "retried": True}))
+    if current == "consent" and value is False:
+        return Result([t("consent_declined", ctx.lang)], FLOW)
+    effects = [Effect("consent")] if current == "consent" else []
+    data = {**data, "answers": {**data["answers"], current: value}}
+    return _next(ctx, data, effects)

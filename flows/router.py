@@ -1,0 +1,73 @@
+"""Choose the flow that answers a turn: safety first, then the open flow, then the intent."""
+from __future__ import annotations
+
+from flows import handoff, menu, onboarding, optout, support
+from flows.base import Ctx, Result
+
+# Open flows that can take the next answer, by name.
+STEPPERS = {
+    onboarding.FLOW: onboarding.step,
+    optout.FLOW: optout.step,
+    support.FLOW: support.step,
+}
+TOPICS_NOT_BUILT = set(menu.TOPIC_KEYS)
+
+
+def respond(ctx: Ctx) -> Result:
+    """Return the replies, next state and effects for one turn."""
+    result = _respond(ctx)
+    if ctx.state and ctx.state.flow == support.FLOW:
+        result.sensitive = True  # anything said inside that conversation stays private
+    return result
+
+
+def _respond(ctx: Ctx) -> Result:
+    parse = ctx.parse
+    if parse.rule == "opt_out":
+        return optout.stop(ctx)
+    if ctx.contact.opted_out:
+        if parse.intent == "opt_in":
+            return optout.resume(ctx)
+        if parse.rule == "emergency":
+            return support.emergency(ctx)  # a cry for help is always answered
+        return optout.stopped(ctx)
+    if parse.rule == "emergency":
+        return support.emergency(ctx)
+    if parse.rule == "menu" and parse.digit == "0":
+        return menu.show(ctx)  # MENU / 0 leaves any open flow
+    if ctx.state and ctx.state.flow in STEPPERS:
+        result = STEPPERS[ctx.state.flow](ctx)
+        if result is not None:
+            return result
+    return route_intent(ctx)
+
+
+def route_intent(ctx: Ctx) -> Result:
+    """Answer a message that no open flow took, by its intent."""
+    parse = ctx.parse
+    intent = parse.intent
+    if parse.source == "empty":
+        return menu.show(ctx)
+    if parse.source == "rasa" and intent in {"opt_out", "gbv_support"}:
+        # Safety intents favour recall: act on them even with low confidence.
+        return optout.ask_confirmation(ctx) if intent == "opt_out" else support.emergency(ctx)
+    if parse.low_confidence:
+        return menu.not_understood(ctx)
+    if intent == "gbv_support":
+        return support.emergency(ctx)
+    if intent == "opt_in":
+        return optout.resume(ctx)
+    if intent in TOPICS_NOT_BUILT:
+        return menu.topic_not_ready(ctx)
+    if intent == "human_handoff":
+        return handoff.request(ctx)
+    if intent == "subscribe":
+        return onboarding.start(ctx, "subscribe")
+    if intent == "change_language":
+        preset = {"language": parse.entities["language"]} if parse.entities.get("language") else {}
+        return onboarding.start(ctx, "language", preset)
+    handlers = {"greet": menu.greet, "thanks": menu.thanks, "goodbye": menu.goodbye, "help": menu.show}
+    if intent in handlers:
+        return handlers[intent](ctx)
+    return menu.not_understood(ctx)
+

@@ -1,0 +1,87 @@
+"""Classify a message the way the webhook does: rules first, then the Rasa model."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from nlu import rules
+from nlu.client import NLUUnavailable
+
+log = logging.getLogger(__name__)
+
+INTENTS = (
+    "greet", "goodbye", "thanks", "help", "ask_price", "ask_climate", "subscribe",
+    "ask_agroecology", "gbv_support", "opt_out", "opt_in", "change_language",
+    "human_handoff", "affirm", "deny", "out_of_scope",
+)
+ENTITY_NAMES = ("product", "location", "hazard", "topic", "language")
+
+
+@dataclass(frozen=True)
+class Parse:
+    """What Chaski understood of one message."""
+
+    text: str
+    intent: str
+    confidence: float
+    entities: dict = field(default_factory=dict)
+    source: str = "rasa"  # "rule", "rasa", "unavailable", "empty"
+    rule: str | None = None  # kind of rule when source == "rule"
+    digit: str | None = None  # the menu digit typed, if any
+    low_confidence: bool = False  # the model guessed below the threshold
+
+    @property
+    def nlu_down(self) -> bool:
+        return self.source == "unavailable"
+
+    def as_json(self) -> dict:
+        """Return the `nlu-classify` line for this parse (CONTRACT.md format)."""
+        return {"text": self.text, "intent": self.intent, "confidence": round(self.confidence, 4),
+                "entities": self.entities, "source": self.source}
+
+
+def entity_value(value) -> str:
+    """Return an entity value in lower case without accents, as CONTRACT.md says."""
+    return rules.normalise(str(value)).replace("ñ", "n")
+
+
+def entities_from_rasa(items: list[dict]) -> dict:
+    """Collapse Rasa's entity list into {name: value}, the most confident first."""
+    found: dict[str, tuple[float, str]] = {}
+    for item in items or []:
+        name = item.get("entity")
+        if name not in ENTITY_NAMES or item.get("value") in (None, ""):
+            continue
+        conf = float(item.get("confidence_entity") or 1.0)
+        if name not in found or conf > found[name][0]:
+            found[name] = (conf, entity_value(item["value"]))
+    return {name: value for name, (_conf, value) in sorted(found.items())}
+
+
+class Classifier:
+    """Run the deterministic rules, then the Rasa server through `client`."""
+
+    def __init__(self, client, min_confidence: float = 0.45):
+        self.client = client
+        self.min_confidence = min_confidence
+
+    def classify(self, text: str) -> Parse:
+        """Return the Parse of `text`; never raises when the NLU server is down."""
+        text = text or ""
+        if not text.strip():
+            return Parse(text, "help", 1.0, source="empty")
+        hit = rules.match(text)
+        if hit:
+            return Parse(text, hit.intent, 1.0, source="rule", rule=hit.kind, digit=hit.digit)
+        try:
+            result = self.client.parse(text)
+        except NLUUnavailable as exc:
+            log.warning("NLU server unavailable, answering with rules only: %s", exc)
+            return Parse(text, "out_of_scope", 0.0, source="unavailable")
+        intent = (result.get("intent") or {}).get("name") or "out_of_scope"
+        confidence = float((result.get("intent") or {}).get("confidence") or 0.0)
+        if intent not in INTENTS:
+            log.warning("NLU returned an intent outside the contract: %r", intent)
+            intent, confidence = "out_of_scope", 0.0
+        return Parse(text, intent, confidence, entities_from_rasa(result.get("entities")),
+                     low_confidence=confidence < self.min_confidence)

@@ -1,0 +1,90 @@
+"""Catch safety-critical words before the model: opt-out, opt-in, menus, emergencies.
+
+These rules never depend on the Rasa server, so STOP, menu digits and cries
+for help work when it is slow or down. A rule fires on the whole message for
+control words and digits (so "quiero salir de aqui, me pega" is an emergency,
+not an opt-out), and anywhere in the message for emergency words.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+OPT_OUT_WORDS = {
+    # Spanish
+    "baja", "salir", "parar", "para", "detener", "cancelar", "darme de baja",
+    "dar de baja", "no mas", "ya no", "no mas mensajes", "ya no mas",
+    # English (Twilio's standard keywords)
+    "stop", "stopall", "unsubscribe", "cancel", "end", "quit",
+    # Southern Quechua: "amaña" = not any more, "amaña kachamuwaychu" = don't send me any more
+    "amana", "amaña", "amaña kachamuwaychu", "amana kachamuwaychu",
+}
+OPT_OUT_PATTERNS = [
+    r"(ya )?no (me )?(manden|mandes|envien|envies|escriban|escribas)( mas)?( (mensajes?|nada))?( por favor| porfa)?",
+    r"(ya )?no quiero (recibir )?(mas )?(mensajes?|sms|nada)( de ustedes)?",
+    r"(quiero )?(darme|darse) de baja",
+]
+OPT_IN_WORDS = {"alta", "start", "unstop", "volver", "quiero volver", "activar", "iniciar", "yes"}
+MENU_WORDS = {"menu", "menú", "inicio", "opciones", "0"}
+
+# Digit on the main menu -> the intent it stands for (CONTRACT.md labels).
+MENU_DIGITS = {
+    "0": "help",
+    "1": "ask_price",
+    "2": "ask_climate",
+    "3": "ask_agroecology",
+    "4": "gbv_support",
+    "5": "human_handoff",
+    "6": "change_language",
+}
+
+EMERGENCY_PATTERNS = [
+    r"me (pega|pegan|pego|golpea|golpean|golpeo|maltrata|maltrato|viola|violo|violaron|abusa|abuso)",
+    r"me (quiere|quieren|va a|van a) (matar|pegar|golpear)",
+    r"me (esta|estan) (pegando|golpeando|amenazando)",
+    r"me amenaza", r"violencia", r"violacion", r"abuso sexual", r"\bauxilio\b", r"\bsocorro\b",
+    r"linea 100", r"chat 100", r"centro (de )?emergencia mujer", r"\bcem\b",
+    # Southern Quechua: "maqawan" = (s)he hits me
+    r"\bmaqa(wan|wanku|kuwan|ykuwan)\b",
+]
+
+_OPT_OUT_RE = [re.compile(rf"^{p}$") for p in OPT_OUT_PATTERNS]
+_EMERGENCY_RE = re.compile("|".join(EMERGENCY_PATTERNS))
+
+
+def normalise(text: str) -> str:
+    """Lower-case, strip accents (keeping ñ) and punctuation, collapse spaces."""
+    text = (text or "").lower().replace("ñ", "\x00")
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = text.replace("\x00", "ñ")
+    text = re.sub(r"[^\w\s]", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@dataclass(frozen=True)
+class RuleMatch:
+    """What a rule decided: the kind of rule and the intent it stands for."""
+
+    kind: str  # "opt_out", "opt_in", "emergency", "menu"
+    intent: str
+    digit: str | None = None
+
+
+def match(text: str) -> RuleMatch | None:
+    """Return the rule that `text` triggers, or None to let the model decide."""
+    norm = normalise(text)
+    if not norm:
+        return None
+    if norm in OPT_OUT_WORDS or any(r.match(norm) for r in _OPT_OUT_RE):
+        return RuleMatch("opt_out", "opt_out")
+    if norm in OPT_IN_WORDS:
+        return RuleMatch("opt_in", "opt_in")
+    if _EMERGENCY_RE.search(norm):
+        return RuleMatch("emergency", "gbv_support")
+    digit = re.fullmatch(r"(?:opcion |opc |op |numero |nro )?([0-9])", norm)
+    if digit and digit.group(1) in MENU_DIGITS:
+        return RuleMatch("menu", MENU_DIGITS[digit.group(1)], digit.group(1))
+    if norm in MENU_WORDS:
+        return RuleMatch("menu", "help", "0")
+    return None

@@ -1,0 +1,52 @@
+"""Deterministic rules that work without the NLU server."""
+import pytest
+
+from nlu.rules import match, normalise
+
+
+@pytest.mark.parametrize("text", [
+    "STOP", "stop", "Baja", "BAJA.", "salir", "Cancelar", "unsubscribe",
+    "ya no me manden mensajes", "no quiero recibir mas mensajes", "darme de baja",
+    "amaña", "Amaña kachamuwaychu",
+])
+def test_opt_out_words(text):
+    hit = match(text)
+    assert hit is not None and hit.kind == "opt_out" and hit.intent == "opt_out"
+
+
+@pytest.mark.parametrize("text", ["ALTA", "start", "Volver", "quiero volver"])
+def test_opt_in_words(text):
+    assert match(text).intent == "opt_in"
+
+
+@pytest.mark.parametrize("text", [
+    "mi esposo me pega", "ME GOLPEA todos los dias", "quiero salir de aqui, me pega",
+    "me quiere matar", "hay violencia en mi casa", "auxilio", "donde queda el CEM",
+    "qosaymi maqawan",
+])
+def test_emergency_words_anywhere(text):
+    hit = match(text)
+    assert hit is not None and hit.kind == "emergency" and hit.intent == "gbv_support"
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("1", "ask_price"), ("2 ", "ask_climate"), ("opcion 3", "ask_agroecology"),
+    ("4", "gbv_support"), ("5", "human_handoff"), ("6", "change_language"),
+    ("0", "help"), ("MENU", "help"), ("menú", "help"),
+])
+def test_menu_digits_and_words(text, intent):
+    hit = match(text)
+    assert hit.kind == "menu" and hit.intent == intent
+
+
+@pytest.mark.parametrize("text", [
+    "cuanto sta la papa en huancayo", "va a helar mañana", "hola", "", "   ", "7", "12",
+    "no", "para que sirve el biol", "salir a la chacra temprano",
+])
+def test_everything_else_goes_to_the_model(text):
+    assert match(text) is None
+
+
+def test_normalise_strips_accents_but_keeps_enye():
+    assert normalise("  ¿Cuánto está   la PAPA en Junín?! ") == "cuanto esta la papa en junin"
+    assert normalise("Mañana") == "mañana"

@@ -1,0 +1,41 @@
+"""The scheduler's job store, timetable and jobs."""
+from datetime import timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import select, text
+
+from bot.jobs import expire_conversations, run_job
+from bot.scheduler import LIMA, TIMETABLE, build_scheduler
+from models import Contact, ConversationState, utcnow
+
+
+def test_timetable_is_persisted_once_across_restarts(database_url, app):
+    for _ in range(2):  # a restart re-adds the same ids: replaced, not doubled
+        scheduler = build_scheduler(database_url, BackgroundScheduler)
+        scheduler.start(paused=True)
+        jobs = scheduler.get_jobs()
+        assert sorted(job.id for job in jobs) == sorted(TIMETABLE)
+        assert all(job.misfire_grace_time >= 600 and job.coalesce for job in jobs)
+        scheduler.shutdown(wait=False)
+    assert str(scheduler.timezone) == str(LIMA)
+    with app.extensions["chaski"].db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM scheduler_jobs")).scalar() == len(TIMETABLE)
+
+
+def test_expire_conversations_returns_counts(db, database_url):
+    now = utcnow()
+    with db.session() as s:
+        a, b = Contact(phone="+51900000021"), Contact(phone="+51900000022")
+        s.add_all([a, b])
+        s.flush()
+        s.add_all([
+            ConversationState(contact_id=a.id, flow="onboarding", step="consent",
+                              expires_at=now - timedelta(minutes=1)),
+            ConversationState(contact_id=b.id, flow="onboarding", step="consent",
+                              expires_at=now + timedelta(minutes=30)),
+        ])
+    with db.session() as s:
+        assert expire_conversations(s, now) == {"expired": 1}
+    assert run_job("expire_conversations", database_url) == {"expired": 0}
+    with db.session() as s:
+        assert len(s.scalars(select(ConversationState)).all()) == 1
