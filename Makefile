@@ -6,8 +6,18 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # The app runs on Python 3.11; Rasa 3.6 needs Python 3.10 (pyenv's, by default).
-PYTHON ?= $(shell command -v python3.11 || ls -d $(HOME)/.pyenv/versions/3.11.*/bin/python 2>/dev/null | sort -V | tail -n 1)
-PYTHON_NLU ?= $(shell command -v python3.10 || ls -d $(HOME)/.pyenv/versions/3.10.*/bin/python 2>/dev/null | sort -V | tail -n 1)
+# find_python X.Y: the first candidate that really runs as Python X.Y (pyenv's shims
+# exist for versions that are not active, and fail when run).
+find_python = $(shell for c in $$(ls -d $(HOME)/.pyenv/versions/$(1).*/bin/python 2>/dev/null | sort -rV) \
+	$$(command -v python$(1)) $$(command -v python3); do \
+	"$$c" -c 'import sys; sys.exit(sys.version_info[:2] != tuple(map(int, "$(1)".split("."))))' \
+	2>/dev/null && { echo "$$c"; break; }; done)
+ifndef PYTHON
+PYTHON := $(call find_python,3.11)
+endif
+ifndef PYTHON_NLU
+PYTHON_NLU := $(call find_python,3.10)
+endif
 VENV := .venv
 VENV_NLU := .venv-nlu
 FLASK := $(VENV)/bin/flask --app server
@@ -19,7 +29,7 @@ PYTEST_ARGS ?=
 
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help run test nlu setup venv venv-nlu model db clean
+.PHONY: help run test nlu setup venv venv-nlu model db clean print-pythons
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -62,3 +72,6 @@ db: venv ## Migrate the database and load the demo data
 
 clean: ## Remove test output and trained models (keeps the environments and database)
 	rm -rf test-output .pytest_cache nlu/models
+
+print-pythons: ## Show which Python 3.11 and 3.10 the environments are built from
+	@echo "app:  $(PYTHON)"; echo "nlu:  $(PYTHON_NLU)"

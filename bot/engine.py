@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 import flows
 from bot.db import Database
-from bot.gsm7 import segment_count, to_gsm7
+from bot import channels
+from bot.gsm7 import segment_count
 from bot.phones import InvalidPhone, mask, normalise, split_address
 from flows import menu, support
 from flows.base import ContactView, Ctx, Result, State
@@ -50,7 +51,7 @@ class Outcome:
 
 def render(text: str, channel: str) -> str:
     """Return `text` as it goes out on `channel`: GSM-7 for SMS, Unicode elsewhere."""
-    return to_gsm7(text) if channel == "sms" else text
+    return channels.get(channel).render(text)
 
 
 class Engine:

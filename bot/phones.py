@@ -31,11 +31,6 @@ def normalise(number: str, region: str = DEFAULT_REGION) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-def address_for(channel: str, phone: str) -> str:
-    """Return the Twilio `To` address of `phone` on `channel`."""
-    return f"whatsapp:{phone}" if channel == "whatsapp" else phone
-
-
 def mask(phone: str) -> str:
     """Return `phone` with its last digits hidden, for logs."""
     return phone[:-4] + "****" if len(phone) > 6 else "****"

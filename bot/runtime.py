@@ -5,9 +5,11 @@ from datetime import timedelta
 
 from flask import Flask, current_app
 
+from bot import channels
 from bot.db import Database
 from bot.engine import Engine
 from bot.settings import Settings
+from bot.twilio_rest import build_client
 from nlu.classifier import Classifier
 from nlu.client import RasaClient
 
@@ -22,6 +24,20 @@ class Services:
         self.classifier = Classifier(self.nlu, min_confidence=settings.nlu_min_confidence)
         self.engine = Engine(self.db, self.classifier, max_chars=settings.max_inbound_chars,
                              conversation_ttl=timedelta(minutes=settings.conversation_ttl_minutes))
+        self._twilio = None
+
+    @property
+    def twilio(self):
+        """Return the Twilio REST client (None without credentials), built on first use."""
+        if self._twilio is None:
+            s = self.settings
+            self._twilio = build_client(s.twilio_account_sid, s.twilio_auth_token,
+                                        api_base_url=s.twilio_api_base_url, timeout=s.twilio_timeout)
+        return self._twilio
+
+    def send(self, channel: str, phone: str, body: str, status_callback: str | None = None):
+        """Send one message through Twilio on `channel` (the outbox's single way out)."""
+        return channels.send(self.twilio, self.settings, channel, phone, body, status_callback)
 
 
 def init_app(app: Flask) -> None:
