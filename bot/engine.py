@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 import flows
 from bot.db import Database
+from bot.facts import Facts
 from bot import channels
 from bot.gsm7 import segment_count
 from bot.phones import InvalidPhone, mask, normalise, split_address
@@ -144,7 +145,8 @@ class Engine:
             state_row = None
         state = State(state_row.flow, state_row.step, state_row.data) if state_row else None
 
-        ctx = Ctx(self._view(contact, is_new), channel, body, parse, state, now)
+        ctx = Ctx(self._view(contact, is_new), channel, body, parse, state, now,
+                  facts=Facts(session, now))
         result = self._respond(ctx)
         message = self._record_inbound(session, contact, channel, inbound, body, truncated, parse,
                                        result, now)

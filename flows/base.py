@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from nlu.classifier import Parse
 
@@ -38,6 +39,7 @@ class Ctx:
     parse: Parse
     state: State | None
     now: datetime
+    facts: Any = None  # read-only queries on stored data (bot.facts.Facts); None in pure tests
 
     @property
     def lang(self) -> str:
