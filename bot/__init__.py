@@ -19,6 +19,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config["CHASKI"] = settings
     app.config["TESTING"] = bool(settings.extra.get("TESTING"))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # `migrate` turns its progress back on
     # Behind one reverse proxy (X-Forwarded-Proto/Host) the signature is computed over
     # the public URL Twilio called; PUBLIC_URL overrides it entirely.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)

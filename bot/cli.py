@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 
 import click
@@ -23,9 +24,12 @@ def _require_migrated() -> None:
 @click.option("--phone", required=True, help="Talk as this phone number, e.g. +51900000001 (fake).")
 @click.option("--channel", type=click.Choice(["sms", "whatsapp"]), default="sms", show_default=True,
               help="Answer as on this channel: SMS replies are rewritten to GSM-7.")
+@click.option("--verbose", is_flag=True, help="Show the app's log lines between the replies.")
 @with_appcontext
-def chat_command(phone: str, channel: str) -> None:
+def chat_command(phone: str, channel: str, verbose: bool) -> None:
     """Talk to the bot as a contact: each stdin line is one inbound message."""
+    if not verbose:
+        logging.getLogger().setLevel(logging.ERROR)
     from bot.engine import Inbound
     from bot.phones import InvalidPhone, normalise
 
@@ -35,6 +39,10 @@ def chat_command(phone: str, channel: str) -> None:
         raise click.BadParameter(str(exc), param_hint="--phone") from exc
     _require_migrated()
     engine = services().engine
+    if not services().nlu.is_ready():
+        click.echo(f"note: no NLU server answers at {services().settings.nlu_url}: only menu "
+                   "digits, STOP/ALTA and emergency words are understood (start it: make nlu)",
+                   err=True)
     interactive = sys.stdin.isatty()
     if interactive:
         click.echo(f"Chaski chat as {phone} on {channel}. Ctrl-D to leave.", err=True)
@@ -89,6 +97,7 @@ def migrate_command(revision: str) -> None:
     """Create or upgrade the database schema (Alembic)."""
     from bot.db import migrate
 
+    logging.getLogger("alembic").setLevel(logging.INFO)
     migrate(services().db.url, revision)
     click.echo(f"database at {revision}")
 

@@ -18,11 +18,12 @@ def test_chat_piped_prints_each_turn(app):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["chat", "--phone", "+51900000001"], input="hola\n1\nBAJA\nhola\n")
     assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
+    lines = result.stdout.splitlines()
     assert lines[0] == "> hola"
     assert lines[1].startswith("< Ahora solo puedo leer numeros.")  # no NLU server in this test
     assert "> BAJA" in lines and any("envia ALTA" in line for line in lines)
     assert lines[-1] == "< No recibes mensajes de Chaski. Para volver, envia ALTA.  [1 SMS]"
+    assert "no NLU server answers" in result.stderr
 
 
 def test_chat_whatsapp_keeps_unicode(app):
