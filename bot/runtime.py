@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cached_property
 
 from flask import Flask, current_app
 
@@ -24,16 +25,13 @@ class Services:
         self.classifier = Classifier(self.nlu, min_confidence=settings.nlu_min_confidence)
         self.engine = Engine(self.db, self.classifier, max_chars=settings.max_inbound_chars,
                              conversation_ttl=timedelta(minutes=settings.conversation_ttl_minutes))
-        self._twilio = None
 
-    @property
+    @cached_property
     def twilio(self):
         """Return the Twilio REST client (None without credentials), built on first use."""
-        if self._twilio is None:
-            s = self.settings
-            self._twilio = build_client(s.twilio_account_sid, s.twilio_auth_token,
-                                        api_base_url=s.twilio_api_base_url, timeout=s.twilio_timeout)
-        return self._twilio
+        s = self.settings
+        return build_client(s.twilio_account_sid, s.twilio_auth_token,
+                            api_base_url=s.twilio_api_base_url, timeout=s.twilio_timeout)
 
     def send(self, channel: str, phone: str, body: str, status_callback: str | None = None):
         """Send one message through Twilio on `channel` (the outbox's single way out)."""
