@@ -20,7 +20,7 @@ from nlu.rules import normalise
 KB_DIR = Path(__file__).resolve().parent / "data" / "agroecology"
 CATEGORY_ORDER = ("abonos", "plagas", "agua_suelo", "cultivos", "animales")
 MIN_SCORE = 0.8  # below this a match is a guess, and the flow shows the topic list
-FUZZY_CUTOFF = 0.8
+FUZZY_CUTOFF = 0.84
 STOPWORDS = frozenset(
     "a al como con cual cuando de del el en es esta hacer hago la las le lo los mas me mi mis "
     "para pero por preparo q que se sin su sus te un una uno y ya yo hay tiene tengo quiero "
