@@ -29,8 +29,10 @@ def _respond(ctx: Ctx) -> Result:
     if ctx.contact.opted_out:
         if parse.intent == "opt_in":
             return optout.resume(ctx)
-        if parse.rule == "emergency":
+        if parse.rule == "emergency" or parse.intent == "gbv_support":
             return support.emergency(ctx)  # a cry for help is always answered
+        if ctx.state and ctx.state.flow == support.FLOW:
+            return support.step(ctx)  # ...to the end of that conversation
         return optout.stopped(ctx)
     if parse.rule == "emergency":
         return support.emergency(ctx)
