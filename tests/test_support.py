@@ -188,3 +188,23 @@ def test_stopped_contact_crying_for_help_gets_the_options_too(talk):
     talk("STOP")
     assert "105" in talk("me pega")[0]
     assert "provincia" in talk("1", phone=FAKE_PHONE)[0]
+
+
+def test_stored_province_through_the_engine(talk, db):
+    from models import Contact
+
+    talk("hola")
+    with db.session() as s:
+        s.scalar(select(Contact)).province = "Huaral"
+    talk("4")
+    assert "CEM Comisaria Chancay" in talk("1")[0]
+
+
+def test_quechua_catalogue_covers_the_fixed_support_and_agroecology_texts():
+    from flows.catalog import catalogue
+
+    quechua = catalogue("qu")
+    keys = ["support_options", "support_ask_place", "support_no_centre", "support_confirm",
+            "agro_which", "agro_person", "agro_more_hint", "agro_source", "agro_no_more"]
+    assert [k for k in keys if k not in quechua] == []
+    assert "CHAU" in quechua["emergency"] and "{police}" in quechua["support_options"]
