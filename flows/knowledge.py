@@ -135,15 +135,32 @@ def score(topic: Topic, text: str) -> float:
     return max(_keyword_score(k, norm, words) for k in topic.keywords)
 
 
+@lru_cache(maxsize=1)
+def _topic_words() -> dict[str, frozenset[str]]:
+    return {tid: frozenset(w for k in topic.keywords for w in k.replace("ñ", "n").split())
+            for tid, topic in knowledge_base().topics.items()}
+
+
+def _coverage(topic: Topic, words: list[str]) -> float:
+    """Return how many of the question's words the topic's keywords use, rare words counting more."""
+    vocab = _topic_words()
+    total = 0.0
+    for word in set(words) & vocab[topic.id]:
+        total += 1.0 / sum(1 for other in vocab.values() if word in other)
+    return total
+
+
 def best_match(text: str, kb: KnowledgeBase | None = None) -> tuple[Topic | None, float]:
-    """Return the topic `text` is most likely about and its score."""
+    """Return the topic `text` is most likely about and its score; ties go to the closer topic."""
     kb = kb or knowledge_base()
-    best, best_score = None, 0.0
+    words = _words(text)
+    best, best_key = None, (0.0, 0.0)
     for topic in kb.topics.values():
         value = score(topic, text)
-        if value > best_score:
-            best, best_score = topic, value
-    return best, best_score
+        key = (round(value, 3), _coverage(topic, words) if value else 0.0)
+        if key > best_key:
+            best, best_key = topic, key
+    return best, best_key[0]
 
 
 def find(text: str, topic_entity: str | None = None) -> Topic | Category | None:

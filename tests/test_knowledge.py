@@ -92,7 +92,7 @@ NOT_FARMING = ["cuanto sta la papa en huancayo", "hola", "quien canta esa cancio
 def test_matching_finds_the_topic_of_most_phrasings():
     hits = [(text, want, getattr(find(text), "id", None)) for text, want in PHRASINGS]
     misses = [h for h in hits if h[1] != h[2]]
-    assert len(misses) <= len(PHRASINGS) // 10, misses  # at least 90 % right
+    assert len(misses) <= 2, misses  # 39 of 40 right when measured (2026-11-22)
 
 
 def test_matching_does_not_invent_a_topic_for_other_questions():
