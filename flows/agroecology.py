@@ -3,7 +3,7 @@
 A question names a topic (NLU entity or keywords) -> the short answer, with
 "MAS" for the longer parts; no clear topic -> a numbered list of categories,
 then of topics, with the option to reach a person. SMS gets the short answer
-first (two segments at most); WhatsApp starts with the longer first part.
+first (two segments at most); WhatsApp gets it with the first longer part.
 """
 from __future__ import annotations
 
@@ -44,8 +44,10 @@ def confident_answer(ctx: Ctx) -> Result | None:
 
 def answer(ctx: Ctx, topic: Topic) -> Result:
     """Give the first answer of `topic` for the channel and wait for MAS."""
-    if ctx.channel == "whatsapp":
-        return _part(ctx, topic, 0)
+    if ctx.channel == "whatsapp":  # room for more: title, short answer and the first part
+        result = _part(ctx, topic, 0)
+        result.replies = [f"*{topic.title}*\n{topic.sms}\n\n{result.replies[0]}"]
+        return result
     text = f"{topic.sms} {t('agro_source', ctx.lang, source=topic.short_source)}"
     text += " " + t("agro_more_hint", ctx.lang)
     return Result([text], FLOW, State(FLOW, "answered", {"topic": topic.id, "next": 0}))

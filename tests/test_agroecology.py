@@ -30,9 +30,10 @@ def test_mas_walks_through_the_longer_parts_then_says_there_is_no_more():
     assert turn("MÁS", state=state).replies[0].startswith("Eso es todo")
 
 
-def test_whatsapp_starts_with_the_longer_answer():
+def test_whatsapp_gives_the_short_answer_with_the_first_longer_part():
     result = turn("como preparo biol", "ask_agroecology", channel="whatsapp")
-    assert result.replies[0].startswith(BIOL.parts[0])
+    assert result.replies[0].startswith(f"*Biol*\n{BIOL.sms}\n\n{BIOL.parts[0]}")
+    assert turn("mas", state=result.state, channel="whatsapp").replies[0].startswith(BIOL.parts[1])
 
 
 def test_menu_3_lists_categories_then_topics_then_answers():
