@@ -19,8 +19,7 @@ def conversation(texts, contact=None, channel="sms"):
     """Run `texts` as one conversation from scratch; return the results in order."""
     results, state = [], None
     for text in texts:
-        intent = "goodbye" if text == "gracias chau" else "out_of_scope"
-        result = turn(text, intent, state=state, contact=contact, channel=channel)
+        result = turn(text, "out_of_scope", state=state, contact=contact, channel=channel)
         results.append(result)
         state = result.state
     return results
@@ -90,6 +89,13 @@ def test_nearest_centre_asks_the_province_then_answers_from_the_directory():
     jauja = conversation(["4", "1", "vivo en jauja"])[-1]
     assert "Jr. Gálvez 335" in jauja.replies[0] and "Línea 100" in jauja.replies[0]
     assert jauja.state.data == {"place": "jauja"}
+
+
+def test_a_place_is_read_as_a_place_whatever_the_model_thinks_it_is():
+    asked = conversation(["4", "1"])[-1]
+    reply = turn("vivo en canchis", "goodbye", state=asked.state)
+    assert "CEM Canchis" in reply.replies[0] and reply.state.data == {"place": "canchis"}
+    assert turn("gracias", "thanks", state=reply.state).state.flow == "support"
 
 
 def test_stored_province_is_used_without_asking():
