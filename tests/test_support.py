@@ -214,3 +214,13 @@ def test_quechua_catalogue_covers_the_fixed_support_and_agroecology_texts():
             "agro_which", "agro_person", "agro_more_hint", "agro_source", "agro_no_more"]
     assert [k for k in keys if k not in quechua] == []
     assert "CHAU" in quechua["emergency"] and "{police}" in quechua["support_options"]
+
+
+def test_logs_of_a_support_conversation_hold_none_of_its_words(talk, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO)
+    for text in TYPED:
+        talk(text)
+    logged = caplog.text.lower()
+    assert caplog.records and not any(w in logged for w in ("fulgencio", "golpea", "jauja"))
