@@ -122,7 +122,10 @@ class Engine:
                 select(Message.body).where(Message.reply_to_id == inbound.id).order_by(Message.id)
             ).all()
             log.info("duplicate MessageSid %s: answering with the stored reply", sid)
-            return Outcome(list(replies), duplicate=True, contact_id=inbound.contact_id,
+            # A redacted reply (support conversation) is not kept: repeat the numbers instead.
+            replies = [r if r is not None else render(support.emergency_text(), channel)
+                       for r in replies]
+            return Outcome(replies, duplicate=True, contact_id=inbound.contact_id,
                            flow=inbound.flow, segments=[segment_count(r) for r in replies])
 
     def _turn(self, session: Session, phone: str, channel: str, inbound: Inbound,
@@ -153,9 +156,11 @@ class Engine:
         self._apply(session, contact, message, result, now)
         self._save_state(session, contact, state_row, result.state, now)
         replies = [render(text, channel) for text in result.replies]
+        private = message.redacted  # replies can reveal what was asked (a place, a centre)
         for text in replies:
-            session.add(Message(contact_id=contact.id, direction="out", channel=channel, body=text,
-                                status="replied", segments=segment_count(text), flow=result.flow,
+            session.add(Message(contact_id=contact.id, direction="out", channel=channel,
+                                body=None if private else text, redacted=private, status="replied",
+                                segments=segment_count(text), flow=result.flow,
                                 reply_to_id=message.id, entities={}, created_at=now))
         return Outcome(replies, contact_id=contact.id, flow=result.flow,
                        segments=[segment_count(r) for r in replies])
@@ -207,7 +212,8 @@ class Engine:
                 raise ValueError(f"unknown effect {effect.kind!r}")
 
     def _save_state(self, session, contact, row, state: State | None, now) -> None:
-        if contact.opted_out_at is not None or state is None:
+        stopped = contact.opted_out_at is not None and (state is None or state.flow != support.FLOW)
+        if stopped or state is None:
             if row is not None:
                 session.delete(row)
             return

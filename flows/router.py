@@ -1,7 +1,7 @@
 """Choose the flow that answers a turn: safety first, then the open flow, then the intent."""
 from __future__ import annotations
 
-from flows import handoff, menu, onboarding, optout, support
+from flows import agroecology, handoff, menu, onboarding, optout, support
 from flows.base import Ctx, Result
 
 # Open flows that can take the next answer, by name.
@@ -9,8 +9,9 @@ STEPPERS = {
     onboarding.FLOW: onboarding.step,
     optout.FLOW: optout.step,
     support.FLOW: support.step,
+    agroecology.FLOW: agroecology.step,
 }
-TOPICS_NOT_BUILT = set(menu.TOPIC_KEYS)
+TOPICS_NOT_BUILT = set(menu.TOPIC_KEYS) - {"ask_agroecology"}
 
 
 def respond(ctx: Ctx) -> Result:
@@ -28,8 +29,10 @@ def _respond(ctx: Ctx) -> Result:
     if ctx.contact.opted_out:
         if parse.intent == "opt_in":
             return optout.resume(ctx)
-        if parse.rule == "emergency":
+        if parse.rule == "emergency" or parse.intent == "gbv_support":
             return support.emergency(ctx)  # a cry for help is always answered
+        if ctx.state and ctx.state.flow == support.FLOW:
+            return support.step(ctx)  # ...to the end of that conversation
         return optout.stopped(ctx)
     if parse.rule == "emergency":
         return support.emergency(ctx)
@@ -51,12 +54,18 @@ def route_intent(ctx: Ctx) -> Result:
     if parse.source == "rasa" and intent in {"opt_out", "gbv_support"}:
         # Safety intents favour recall: act on them even with low confidence.
         return optout.ask_confirmation(ctx) if intent == "opt_out" else support.emergency(ctx)
+    if parse.nlu_down or parse.low_confidence:
+        known = agroecology.confident_answer(ctx)  # clear farming keywords need no model
+        if known is not None:
+            return known
     if parse.low_confidence:
         return menu.not_understood(ctx)
     if intent == "gbv_support":
         return support.emergency(ctx)
     if intent == "opt_in":
         return optout.resume(ctx)
+    if intent == "ask_agroecology":
+        return agroecology.start(ctx)
     if intent in TOPICS_NOT_BUILT:
         return menu.topic_not_ready(ctx)
     if intent == "human_handoff":

@@ -76,7 +76,7 @@ def test_stopped_contact_crying_for_help_still_gets_the_numbers(talk):
 
 def test_violence_conversation_bodies_are_not_stored(talk, db):
     talk("mi esposo me golpea y me amenaza")
-    talk("1")
+    talk("3")  # option 3: talk to a person
     with db.session() as s:
         inbound = s.scalars(select(Message).where(Message.direction == "in")).all()
         assert [m.body for m in inbound] == [None, None]

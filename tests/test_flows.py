@@ -108,9 +108,9 @@ def test_emergency_reply_always_carries_105_and_linea_100():
         assert result.sensitive and result.flow == "support"
 
 
-def test_after_the_emergency_reply_1_asks_for_an_urgent_person():
+def test_after_the_emergency_reply_3_asks_for_an_urgent_person():
     first = turn("4")
-    result = turn("1", state=first.state)
+    result = turn("3", state=first.state)
     assert result.effects[0].kind == "handoff" and result.effects[0].values["urgent"] is True
     assert result.sensitive
 
