@@ -28,7 +28,7 @@ def test_greeting_shows_the_menu_without_asking_anything():
 
 
 def test_topic_questions_go_to_the_menu_not_to_a_made_up_answer():
-    result = turn("cuanto esta la papa", "ask_price", entities={"product": "papa"})
+    result = turn("como preparo biol", "ask_agroecology", entities={"topic": "biol"})
     assert "aún en preparación" in result.replies[0]
     assert "1 Precios" in result.replies[0]
     assert "S/" not in result.replies[0]
