@@ -1,6 +1,7 @@
 """Import commands for topic data: `import-prices FILE.csv` and `import-alerts FILE.xml`."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -40,7 +41,7 @@ def import_prices_command(csv_file: Path, source: str | None) -> None:
 
 
 def _bar(rows):
-    with click.progressbar(rows, label="reading rows", file=click.get_text_stream("stderr")) as bar:
+    with click.progressbar(rows, label="reading rows", file=sys.stderr) as bar:
         yield from bar
 
 
