@@ -23,6 +23,7 @@ from nlu.rules import normalise
 
 FLOW = "prices"
 STALE_DAYS = 7
+SAME_PCT = 2  # a smaller change of the average is shown as "igual"
 MAX_OPTIONS = 6
 SUBSCRIBE_WORDS = {"avisame", "avisenme", "avisa", "suscribir", "suscribirme", "si", "ya", "ok",
                    "quiero", "ari", "willaway"}
@@ -46,9 +47,9 @@ def answer(ctx: Ctx, product_text: str | None, location: str | None) -> Result:
     """Return prices of `product_text` near `location`, or ask which product is meant."""
     facts = ctx.facts
     if not product_text:
-        guesses = _guesses(ctx, location)
-        if len(guesses) == 1 and facts.find_product(guesses[0]):
-            product_text = guesses[0]
+        exact, guesses = _guesses(ctx, location)
+        if exact:
+            product_text = exact
         elif guesses:
             return ask_product(ctx, location, guesses, t("price_did_you_mean", ctx.lang))
         else:
@@ -63,17 +64,17 @@ def answer(ctx: Ctx, product_text: str | None, location: str | None) -> Result:
     return show(ctx, *found, location)
 
 
-def _guesses(ctx: Ctx, location: str | None) -> list[str]:
-    """Return products that words of the message name or almost name (misspellings)."""
+def _guesses(ctx: Ctx, location: str | None) -> tuple[str | None, list[str]]:
+    """Return a product a word of the message names exactly, else those it almost names."""
     words = [w for w in normalise(ctx.text).split() if len(w) >= 3 and w not in STOPWORDS
              and not (location and w in location.split()) and not place(w)]
-    exact = [w for w in words if ctx.facts.find_product(w)]
+    exact = next((w for w in words if ctx.facts.find_product(w)), None)
     if exact:
-        return exact[:1]
+        return exact, []
     guesses: list[str] = []
     for word in words:
         guesses += [p for p in ctx.facts.similar_products(word) if p not in guesses]
-    return guesses[:MAX_OPTIONS]
+    return None, guesses[:MAX_OPTIONS]
 
 
 def _ask_without_product(ctx: Ctx, location: str | None) -> Result:
@@ -186,9 +187,9 @@ def _line(ctx: Ctx, row: PriceView, name: str, unit: str | None, newest) -> str:
 def _trend(ctx: Ctx, row: PriceView) -> str:
     if not row.previous_avg_cents:
         return ""
-    change = round((row.avg_cents - row.previous_avg_cents) * 100 / row.previous_avg_cents)
-    key = "price_same" if abs(change) < 2 else ("price_up" if change > 0 else "price_down")
-    text = t(key, ctx.lang, pct=abs(change))
+    change = (row.avg_cents - row.previous_avg_cents) * 100 / row.previous_avg_cents
+    key = "price_same" if abs(change) < SAME_PCT else ("price_up" if change > 0 else "price_down")
+    text = t(key, ctx.lang, pct=round(abs(change)))
     return text if ctx.channel == "sms" else f"{text} {t('price_vs', ctx.lang, date=_day(row.previous_day))}"
 
 
@@ -223,7 +224,9 @@ def step(ctx: Ctx) -> Result | None:
         return answer(ctx, product, location)
     if ctx.parse.intent not in {"ask_price", "out_of_scope"} and not ctx.parse.low_confidence:
         return None  # another question: let the router answer it
-    guesses = _guesses(ctx, location)
+    exact, guesses = _guesses(ctx, location)
+    if exact:
+        return answer(ctx, exact, location)
     if guesses:
         return ask_product(ctx, location, guesses, t("price_did_you_mean", ctx.lang))
     return None
