@@ -10,12 +10,14 @@ shown carries its level, validity, what to do, its source and when it was sent.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flows import onboarding
 from flows.base import Ctx, Effect, Result, State
 from flows.catalog import t
 from flows.fit import fits, shorten
 from flows.places import REGION_NAMES, place, places_in
-from flows.records import AlertView, lima_time
+from flows.records import AlertView, NoFacts, lima_time
 
 FLOW = "climate"
 SUBSCRIBE_WORDS = {"avisame", "avisenme", "avisa", "suscribir", "suscribirme", "si", "ya", "ok",
@@ -27,6 +29,7 @@ HAZARD_NAMES = {"helada": "heladas", "friaje": "friaje", "lluvia": "lluvias", "g
 
 def start(ctx: Ctx) -> Result:
     """Answer a climate question (or menu option 2) for the place named or the contact's region."""
+    ctx = replace(ctx, facts=ctx.facts or NoFacts())
     hazard = ctx.parse.entities.get("hazard")
     location = ctx.parse.entities.get("location")
     if not location:
@@ -109,6 +112,7 @@ def _long(ctx: Ctx, alert: AlertView) -> str:
 
 def step(ctx: Ctx) -> Result | None:
     """Take a region, MAS (next warning) or AVISAME (subscribe); None lets others answer."""
+    ctx = replace(ctx, facts=ctx.facts or NoFacts())
     data = ctx.state.data
     if ctx.state.step == "region":
         region = onboarding.parse_region(ctx.text) or onboarding.parse_region(

@@ -11,6 +11,7 @@ labelled as old. SMS replies fit two GSM-7 segments; WhatsApp shows every line.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
 
 from flows import onboarding
@@ -18,7 +19,7 @@ from flows.base import Ctx, Effect, Result, State
 from flows.catalog import t
 from flows.fit import join_lines
 from flows.places import REGION_NAMES, place, places_in
-from flows.records import PriceView, lima_date
+from flows.records import NoFacts, PriceView, lima_date
 from nlu.rules import normalise
 
 FLOW = "prices"
@@ -33,6 +34,7 @@ STOPWORDS = {"cuanto", "esta", "sta", "precio", "precios", "como", "cuesta", "va
 
 def start(ctx: Ctx) -> Result:
     """Answer a price question (or menu option 1) from its product and place, if any."""
+    ctx = replace(ctx, facts=ctx.facts or NoFacts())
     entities = ctx.parse.entities
     location = entities.get("location") or _place_in_text(ctx.text)
     return answer(ctx, entities.get("product"), location)
@@ -210,6 +212,7 @@ def _place_name(location: str) -> str:
 
 def step(ctx: Ctx) -> Result | None:
     """Take the answer to a product list or a subscription offer; None lets others answer."""
+    ctx = replace(ctx, facts=ctx.facts or NoFacts())
     data = ctx.state.data
     if ctx.state.step == "offer":
         if ctx.answer in SUBSCRIBE_WORDS or ctx.parse.intent == "subscribe":

@@ -71,3 +71,28 @@ def lima_time(moment: datetime, with_year: bool = False) -> str:
     """Return "21/11 18:00" (or "21/11/2026 18:00") in Peru time."""
     local = moment.astimezone(LIMA)
     return local.strftime("%d/%m/%Y %H:%M" if with_year else "%d/%m %H:%M")
+
+
+class NoFacts:
+    """Stand-in for Facts when a flow runs without stored data (pure tests): nothing is known."""
+
+    def products(self, market_ids=None, limit=8):
+        return []
+
+    def find_product(self, text):
+        return None
+
+    def similar_products(self, text, limit=3):
+        return []
+
+    def markets_at(self, place_name):
+        return []
+
+    def markets_in(self, region):
+        return []
+
+    def latest_prices(self, product, variety="", market_ids=None):
+        return []
+
+    def active_alerts(self, region=None, hazard=None):
+        return []
