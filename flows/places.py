@@ -6,6 +6,7 @@ them. Keys are normalised like NLU entity values (lower case, no accents).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from nlu.classifier import entity_value
 
@@ -66,6 +67,7 @@ for _region in REGIONS:
 PLACES.update({"cuzco": ("cusco", None), "qosqo": ("cusco", None)})
 
 
+@lru_cache(maxsize=16384)  # bulletins repeat the same market, product and unit names
 def key(text: str) -> str:
     """Return `text` normalised like an entity value: lower case, no accents, ñ -> n."""
     return entity_value(text or "")

@@ -9,11 +9,11 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Callable, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from flows.places import key, places_in, region_of_name
@@ -102,11 +102,15 @@ def read_text(path: Path) -> str:
 
 def parse_date(text: str) -> date:
     text = text.strip()
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
+    iso = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text)
+    dmy = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
+    try:
+        if iso:
+            return date(int(iso[1]), int(iso[2]), int(iso[3]))
+        if dmy:
+            return date(int(dmy[3]), int(dmy[2]), int(dmy[1]))
+    except ValueError:
+        pass
     raise ValueError(f"unreadable date {text!r} (use 2026-11-20 or 20/11/2026)")
 
 
@@ -241,24 +245,28 @@ def _store(session: Session, lines: list[Line], result: PriceImport, source_file
     session.flush()
     days = {line.day for line in lines}
     market_ids = {m.id for m in markets.values()}
-    existing = {(r.date, r.market_id, r.product_id, r.variety, r.unit): r
-                for r in session.scalars(select(PriceReport).where(
-                    PriceReport.date.in_(days), PriceReport.market_id.in_(market_ids)))}
-    now, new = utcnow(), []
+    columns = (PriceReport.id, PriceReport.date, PriceReport.market_id, PriceReport.product_id,
+               PriceReport.variety, PriceReport.unit, PriceReport.min_cents, PriceReport.avg_cents,
+               PriceReport.max_cents, PriceReport.source)
+    existing = {tuple(row[1:6]): (row[0], tuple(row[6:])) for row in session.execute(
+        select(*columns).where(PriceReport.date.in_(days), PriceReport.market_id.in_(market_ids)))}
+    now, new, changed = utcnow(), [], []
     for line in lines:
         market, product = markets[key(line.market)], products[line.product]
-        row = existing.get((line.day, market.id, product.id, line.variety, line.unit))
-        if row is None:
+        found = existing.get((line.day, market.id, product.id, line.variety, line.unit))
+        if found is None:
             new.append(dict(date=line.day, market_id=market.id, product_id=product.id,
                             variety=line.variety, unit=line.unit, min_cents=line.min_cents,
                             avg_cents=line.avg_cents, max_cents=line.max_cents,
                             source=result.source, source_file=source_file[:200], imported_at=now))
-        elif (row.min_cents, row.avg_cents, row.max_cents, row.source) == (*line.prices, result.source):
+        elif found[1] == (*line.prices, result.source):
             result.unchanged += 1
         else:
-            row.min_cents, row.avg_cents, row.max_cents = line.prices
-            row.source, row.source_file, row.imported_at = result.source, source_file[:200], now
-            result.updated += 1
+            changed.append(dict(id=found[0], min_cents=line.min_cents, avg_cents=line.avg_cents,
+                                max_cents=line.max_cents, source=result.source,
+                                source_file=source_file[:200], imported_at=now))
     if new:
         session.execute(PriceReport.__table__.insert(), new)
-    result.imported = len(new)
+    if changed:
+        session.execute(update(PriceReport), changed)
+    result.imported, result.updated = len(new), len(changed)
