@@ -67,7 +67,10 @@ def warnings(ctx: Ctx, region: str, hazard: str | None, skip: int = 0) -> Result
     if ctx.channel != "sms":
         body = "\n\n".join(_long(ctx, alert) for alert in alerts)
         return Result([f"{body}\n\n{t('climate_offer', lang)}"], FLOW, State(FLOW, "offer", data))
-    alert = alerts[skip % len(alerts)]
+    if skip >= len(alerts):
+        text = t("climate_no_more", lang, region=region_name)
+        return Result([f"{text}\n{t('climate_offer', lang)}"], FLOW, State(FLOW, "offer", data))
+    alert = alerts[skip]
     left = len(alerts) - 1
     data["shown"] = skip + 1
     tail = t("climate_more", lang, n=left) if left else t("climate_offer", lang)

@@ -112,6 +112,8 @@ def show(ctx: Ctx, product: str, variety: str, location: str | None) -> Result:
         region = markets[0].region if markets else (where[0] if where else None)
         if not markets and region:
             markets = facts.markets_in(region)
+            lead = t("price_no_market_at", lang, place=_place_name(location),
+                     region=REGION_NAMES.get(region, region))
         rows = facts.latest_prices(product, variety, [m.id for m in markets]) if markets else []
         if not rows:
             lead = t("price_none_at", lang, product=label, place=_place_name(location))

@@ -82,6 +82,7 @@ def test_several_warnings_on_sms_one_at_a_time_all_on_whatsapp(alerts, app, ask,
     sms = ask("alerta en puno", "ask_climate", location="puno")[0]
     assert sms.startswith("AVISO ROJO") and "+1 aviso(s) mas: responde MAS" in sms
     assert ask("mas")[0].startswith("AVISO AMARILLO: Vientos fuertes en Puno.")
+    assert ask("mas")[0].startswith("No hay mas avisos vigentes para Puno.")
     whatsapp = ask("alerta en puno", "ask_climate", channel="whatsapp", phone="+51900000077",
                    location="puno")[0]
     assert "*AVISO ROJO: Heladas en Puno.*" in whatsapp and "AVISO AMARILLO: Vientos" in whatsapp

@@ -91,6 +91,11 @@ def test_unknown_place_and_missing_market_offer_alternatives(bulletin, ask):
     assert "Huaraz" in reply
 
 
+def test_a_town_without_market_gets_its_region_markets(bulletin, ask):
+    reply = ask("papa en jauja", "ask_price", product="papa", location="jauja")[0]
+    assert reply.startswith("Sin mercado en Jauja; en Junin:\nPapa - Mercado Mayorista Raez Patiño")
+
+
 def test_stale_data_is_labelled_with_its_date(bulletin, ask):
     reply = ask("trucha huaraz", "ask_price", product="trucha", location="huaraz")[0]
     assert reply.startswith("OJO: ultimo dato del 30/10/2026, puede haber cambiado.")
