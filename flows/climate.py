@@ -127,6 +127,8 @@ def step(ctx: Ctx) -> Result | None:
         return warnings(ctx, region, data.get("hazard")) if region else None
     if ctx.answer in MORE_WORDS:
         return warnings(ctx, data["region"], data.get("hazard"), skip=data.get("shown", 0))
+    if ctx.parse.entities.get("hazard") or ctx.parse.entities.get("product"):
+        return None  # names what to receive: the router's subscribe reads it
     if ctx.answer in SUBSCRIBE_WORDS or ctx.parse.intent == "subscribe":
         return subscribe(ctx, data.get("hazard"), data["region"])
     return None

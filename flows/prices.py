@@ -217,6 +217,8 @@ def step(ctx: Ctx) -> Result | None:
     ctx = replace(ctx, facts=ctx.facts or NoFacts())
     data = ctx.state.data
     if ctx.state.step == "offer":
+        if ctx.parse.entities.get("hazard") or ctx.parse.entities.get("product"):
+            return None  # names what to receive: the router's subscribe reads it
         if ctx.answer in SUBSCRIBE_WORDS or ctx.parse.intent == "subscribe":
             return subscribe(ctx, data["product"], data.get("region"))
         return None

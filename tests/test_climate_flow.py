@@ -147,3 +147,27 @@ def test_load_demo_gives_a_current_sample_warning(app, ask):
     cli(app, "load-demo")
     reply = ask("alerta puno", "ask_climate", now=datetime.now(timezone.utc), location="puno")[0]
     assert reply.startswith("AVISO NARANJA: Heladas en Puno.") and "MUESTRA / sample data" in reply
+
+
+def test_naming_a_hazard_after_a_price_answer_subscribes_to_that_hazard(alerts, app, ask, db):
+    cli(app, "import-prices", DATA / "prices_good.csv")
+    ask("hola", "greet")
+    profile(db, "puno")
+    ask("papa juliaca", "ask_price", product="papa", location="juliaca")
+    assert "alertas de heladas para Puno" in ask("avisenme las heladas", "subscribe", hazard="helada")[0]
+    with db.session() as s:
+        assert s.execute(select(Subscription.kind, Subscription.hazard)).all() == [("alerts", "helada")]
+
+
+def test_the_engine_never_records_a_subscription_without_consent(app, db):
+    from bot.engine import Engine
+    from flows.base import Effect, Result
+
+    with db.session() as s:
+        contact = Contact(phone=FAKE_PHONE, channels=[], profile={}, created_at=NOW)
+        s.add(contact)
+        s.flush()
+        Engine._apply(s, contact, None, Result([], "x", effects=[Effect("subscribe", {
+            "kind": "alerts", "hazard": "helada", "region": "puno"})]), NOW)
+    with db.session() as s:
+        assert s.scalar(select(Subscription)) is None
