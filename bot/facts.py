@@ -117,10 +117,10 @@ class Facts:
 
     # ---- alerts ----
     def active_alerts(self, region: str | None = None, hazard: str | None = None) -> list[AlertView]:
-        """Return current, unexpired, actual warnings for a region (and hazard), worst first."""
+        """Return current, unexpired, actual, public warnings for a region (and hazard), worst first."""
         infos = self.session.scalars(
             select(AlertInfo).join(Alert, Alert.id == AlertInfo.alert_id)
-            .where(Alert.state == CURRENT, Alert.status == "Actual",
+            .where(Alert.state == CURRENT, Alert.status == "Actual", Alert.scope == "Public",
                    Alert.msg_type.in_(["Alert", "Update"]), AlertInfo.ends_at > self.now)
             .options(selectinload(AlertInfo.areas), selectinload(AlertInfo.alert))).all()
         views = []

@@ -61,6 +61,14 @@ def test_an_update_imported_before_its_alert_still_wins(app, db):
     assert [a.identifier for a in active(db, "puno")] == ["TEST-HELADAS-2"]
 
 
+def test_restricted_alerts_are_not_shown_to_the_public(app, db, tmp_path):
+    restricted = tmp_path / "restricted.xml"
+    restricted.write_text((DATA / "cap_heladas.xml").read_text(encoding="utf-8").replace(
+        "<scope>Public</scope>", "<scope>Restricted</scope>"), encoding="utf-8")
+    cli(app, "import-alerts", restricted)
+    assert count(db, Alert) == 1 and active(db, "puno") == []
+
+
 def test_rss_feed_expired_and_exercise_alerts_are_never_shown(app, db):
     result = cli(app, "import-alerts", DATA / "cap_feed.rss")
     assert "imported 3" in result.output

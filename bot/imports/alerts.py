@@ -15,7 +15,7 @@ from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from flows.places import key, regions_of_area
@@ -235,8 +235,9 @@ def _supersede(session: Session, alert: Alert, result: AlertImport) -> None:
 
 def _superseded_already(session: Session, alert: Alert) -> None:
     """Mark `alert` superseded when an Update or Cancel naming it was imported before it."""
-    later = session.scalars(select(Alert).where(Alert.msg_type.in_(["Update", "Cancel"]),
-                                                Alert.id != alert.id)).all()
+    later = session.scalars(select(Alert).where(
+        Alert.msg_type.in_(["Update", "Cancel"]), Alert.id != alert.id,
+        cast(Alert.refs, Text).contains(alert.identifier, autoescape=True))).all()
     for other in later:
         if any(s == alert.sender and i == alert.identifier for s, i, _ in other.refs):
             alert.state = CANCELLED if other.msg_type == "Cancel" else SUPERSEDED
