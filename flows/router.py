@@ -85,7 +85,9 @@ def subscribe(ctx: Ctx) -> Result:
     region = where[0] if where else None
     if entities.get("product"):
         found = ctx.facts.find_product(entities["product"]) if ctx.facts else None
-        return prices.subscribe(ctx, found[0] if found else entities["product"], region)
+        if found is None:  # no prices for it: say so and offer the products we have
+            return prices.answer(ctx, entities["product"], entities.get("location"))
+        return prices.subscribe(ctx, found[0], region)
     if entities.get("hazard"):
         return climate.subscribe(ctx, entities["hazard"], region)
     return onboarding.start(ctx, "subscribe")

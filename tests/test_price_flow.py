@@ -148,6 +148,13 @@ def test_avisame_without_consent_asks_first_and_records_only_after_yes(bulletin,
         assert s.scalar(select(Subscription.product)) == "quinua"
 
 
+def test_subscribing_to_a_product_without_prices_offers_the_known_ones(bulletin, ask, db):
+    reply = ask("quiero el precio del mango cada semana", "subscribe", product="mango")[0]
+    assert reply.startswith("No tengo precios de mango.")
+    with db.session() as s:
+        assert s.scalar(select(Subscription)) is None
+
+
 def test_declining_consent_records_nothing(bulletin, ask, db):
     ask("quinua juliaca", "ask_price", product="quinua", location="juliaca")
     ask("avisame")
