@@ -105,7 +105,7 @@ def migrate_command(revision: str) -> None:
 @click.command("load-demo")
 @with_appcontext
 def load_demo_command() -> None:
-    """Load the demo data (fake contacts); loading twice changes nothing."""
+    """Load the demo data (fake contacts, SAMPLE prices and alerts); loading twice changes nothing."""
     from bot.demo import load_demo
 
     _require_migrated()

@@ -22,7 +22,7 @@ from bot.phones import InvalidPhone, mask, normalise, split_address
 from flows import menu, support
 from flows.base import ContactView, Ctx, Result, State
 from flows.catalog import t
-from models import Contact, ConversationState, HandoffRequest, Message, utcnow
+from models import Contact, ConversationState, HandoffRequest, Message, Subscription, utcnow
 from nlu.classifier import Parse
 
 log = logging.getLogger(__name__)
@@ -204,12 +204,27 @@ class Engine:
                 for key in ("language", "region", "province"):
                     if key in effect.values:
                         setattr(contact, key, effect.values[key])
+            elif effect.kind == "subscribe":
+                Engine._subscribe(session, contact, effect.values, now)
             elif effect.kind == "handoff":
                 session.add(HandoffRequest(contact_id=contact.id, message_id=message.id,
                                            urgent=effect.values.get("urgent", False),
                                            topic=effect.values.get("topic"), created_at=now))
             else:
                 raise ValueError(f"unknown effect {effect.kind!r}")
+
+    @staticmethod
+    def _subscribe(session: Session, contact: Contact, values: dict, now) -> None:
+        """Record (or reactivate) a subscription; never without consent."""
+        if contact.consent_at is None:
+            log.warning("subscription without consent ignored for contact %s", contact.id)
+            return
+        what = {k: values.get(k) or "" for k in ("kind", "product", "hazard", "region")}
+        row = session.scalar(select(Subscription).filter_by(contact_id=contact.id, **what))
+        if row is None:
+            session.add(Subscription(contact_id=contact.id, created_at=now, **what))
+        elif row.status != "active":
+            row.status, row.cancelled_at = "active", None
 
     def _save_state(self, session, contact, row, state: State | None, now) -> None:
         stopped = contact.opted_out_at is not None and (state is None or state.flow != support.FLOW)

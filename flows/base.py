@@ -57,7 +57,7 @@ class Ctx:
 class Effect:
     """A change the engine applies to stored data after the flow returns."""
 
-    kind: str  # "opt_out", "opt_in", "consent", "set_profile", "handoff"
+    kind: str  # "opt_out", "opt_in", "consent", "set_profile", "handoff", "subscribe"
     values: dict = field(default_factory=dict)
 
 

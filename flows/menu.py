@@ -1,15 +1,8 @@
-"""Main menu, small talk and the topics that are not built yet."""
+"""Main menu and small talk."""
 from __future__ import annotations
 
 from flows.base import Ctx, Result
 from flows.catalog import t
-
-TOPIC_KEYS = {
-    "ask_price": "topic_prices",
-    "ask_climate": "topic_climate",
-    "ask_agroecology": "topic_agroecology",
-}
-
 
 def with_menu(ctx: Ctx, lead_key: str | None = None, **values) -> str:
     """Return the numbered main menu under a header, or under one short line when given."""
@@ -36,12 +29,6 @@ def goodbye(ctx: Ctx) -> Result:
 def not_understood(ctx: Ctx) -> Result:
     lead = "nlu_down" if ctx.parse.nlu_down else "not_understood"
     return Result([with_menu(ctx, lead)], "menu")
-
-
-def topic_not_ready(ctx: Ctx) -> Result:
-    """Route a topic question to the menu, saying the topic is still being prepared."""
-    topic = t(TOPIC_KEYS[ctx.parse.intent], ctx.lang)
-    return Result([with_menu(ctx, "topic_soon", topic=topic)], "menu")
 
 
 def media_only(ctx: Ctx) -> Result:

@@ -32,9 +32,16 @@ YES = {"1", "si", "sí", "ari", "arí", "ok", "ya", "acepto", "jisa"}
 NO = {"2", "no", "manam", "mana", "janiw"}
 
 
-def start(ctx: Ctx, purpose: str, preset: dict | None = None) -> Result:
-    """Begin onboarding for `purpose` ("subscribe" or "language"), skipping known answers."""
+def start(ctx: Ctx, purpose: str, preset: dict | None = None,
+          subscription: dict | None = None) -> Result:
+    """Begin onboarding for `purpose` ("subscribe" or "language"), skipping known answers.
+
+    `subscription` ({"values": ..., "what": text}) is recorded at the end, once
+    consent (and a region, when it has none) is given.
+    """
     data = {"purpose": purpose, "answers": dict(preset or {}), "retried": False}
+    if subscription:
+        data["subscription"] = subscription
     return _next(ctx, data, effects=[])
 
 
@@ -43,7 +50,8 @@ def _needed(ctx: Ctx, data: dict) -> list[str]:
     needed = [] if ctx.contact.has_consent or answers.get("consent") else ["consent"]
     if "language" not in answers and (data["purpose"] == "language" or not ctx.contact.has_consent):
         needed.append("language")
-    if data["purpose"] == "subscribe" and not ctx.contact.region and "region" not in answers:
+    has_region = ctx.contact.region or (data.get("subscription") or {}).get("values", {}).get("region")
+    if data["purpose"] == "subscribe" and not has_region and "region" not in answers:
         needed.append("region")
     return needed
 
@@ -70,6 +78,15 @@ def _finish(ctx: Ctx, data: dict, effects: list[Effect]) -> Result:
     if data["purpose"] == "language":
         return Result([t("language_set", lang)], FLOW, effects=effects)
     region = answers.get("region") or ctx.contact.region
+    subscription = data.get("subscription")
+    if subscription:
+        values = {**subscription["values"]}
+        values["region"] = values.get("region") or region or ""
+        region = values["region"]
+        effects = [*effects, Effect("subscribe", values)]
+        text = t("subscribed", lang, what=subscription["what"],
+                 region=REGION_NAMES.get(region, region or "-"))
+        return Result([text], FLOW, effects=effects)
     text = t("saved_profile", lang, language_name=language_name(lang),
              region_name=REGION_NAMES.get(region, region or "-"))
     return Result([text], FLOW, effects=effects)

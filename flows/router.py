@@ -1,8 +1,9 @@
 """Choose the flow that answers a turn: safety first, then the open flow, then the intent."""
 from __future__ import annotations
 
-from flows import agroecology, handoff, menu, onboarding, optout, support
+from flows import agroecology, climate, handoff, menu, onboarding, optout, prices, support
 from flows.base import Ctx, Result
+from flows.places import place
 
 # Open flows that can take the next answer, by name.
 STEPPERS = {
@@ -10,8 +11,11 @@ STEPPERS = {
     optout.FLOW: optout.step,
     support.FLOW: support.step,
     agroecology.FLOW: agroecology.step,
+    prices.FLOW: prices.step,
+    climate.FLOW: climate.step,
 }
-TOPICS_NOT_BUILT = set(menu.TOPIC_KEYS) - {"ask_agroecology"}
+TOPICS = {"ask_price": prices.start, "ask_climate": climate.start,
+          "ask_agroecology": agroecology.start}
 
 
 def respond(ctx: Ctx) -> Result:
@@ -64,14 +68,12 @@ def route_intent(ctx: Ctx) -> Result:
         return support.emergency(ctx)
     if intent == "opt_in":
         return optout.resume(ctx)
-    if intent == "ask_agroecology":
-        return agroecology.start(ctx)
-    if intent in TOPICS_NOT_BUILT:
-        return menu.topic_not_ready(ctx)
+    if intent in TOPICS:
+        return TOPICS[intent](ctx)
     if intent == "human_handoff":
         return handoff.request(ctx)
     if intent == "subscribe":
-        return onboarding.start(ctx, "subscribe")
+        return subscribe(ctx)
     if intent == "change_language":
         preset = {"language": parse.entities["language"]} if parse.entities.get("language") else {}
         return onboarding.start(ctx, "language", preset)
@@ -80,3 +82,17 @@ def route_intent(ctx: Ctx) -> Result:
         return handlers[intent](ctx)
     return menu.not_understood(ctx)
 
+
+def subscribe(ctx: Ctx) -> Result:
+    """Record what the contact asked to receive: prices of a product, alerts of a hazard, or ask."""
+    entities = ctx.parse.entities
+    where = place(entities.get("location") or "")
+    region = where[0] if where else None
+    if entities.get("product"):
+        found = ctx.facts.find_product(entities["product"]) if ctx.facts else None
+        if found is None:  # no prices for it: say so and offer the products we have
+            return prices.answer(ctx, entities["product"], entities.get("location"))
+        return prices.subscribe(ctx, found[0], region)
+    if entities.get("hazard"):
+        return climate.subscribe(ctx, entities["hazard"], region)
+    return onboarding.start(ctx, "subscribe")

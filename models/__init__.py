@@ -1,10 +1,14 @@
 """SQLAlchemy models, one module per domain; Alembic migrations in migrations/."""
+from models.alerts import Alert, AlertArea, AlertInfo
 from models.base import Base, utcnow
 from models.contacts import Contact
 from models.conversations import ConversationState
 from models.handoffs import HandoffRequest
 from models.msgs import REDACTED, Message
+from models.prices import Market, PriceReport, Product
+from models.subscriptions import Subscription
 
 __all__ = [
     "Base", "utcnow", "Contact", "ConversationState", "HandoffRequest", "Message", "REDACTED",
+    "Market", "Product", "PriceReport", "Alert", "AlertInfo", "AlertArea", "Subscription",
 ]

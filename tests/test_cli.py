@@ -58,7 +58,7 @@ def test_load_demo_is_idempotent(app, db):
 
 
 @pytest.mark.parametrize("command", ["chat", "nlu-classify", "train-nlu", "migrate", "load-demo",
-                                     "scheduler"])
+                                     "scheduler", "import-prices", "import-alerts"])
 def test_every_command_has_help(app, command):
     result = app.test_cli_runner().invoke(args=[command, "--help"])
     assert result.exit_code == 0 and len(result.output.splitlines()[2]) > 10
