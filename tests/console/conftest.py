@@ -10,7 +10,8 @@ from bot.runtime import services
 from models import ROLES, User
 
 PASSWORD = "clave-de-prueba-123"
-_HASH = generate_password_hash(PASSWORD)  # hashed once: scrypt is slow on purpose
+# Staff made by fixtures get a cheap hash: scrypt (the default) is slow on purpose, ~0.1 s a check.
+_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 VIOLENT_PHONE = "+51900000011"  # FAKE test numbers
 FARMER_PHONE = "+51900000012"
 
