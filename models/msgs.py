@@ -41,6 +41,7 @@ class Message(Base):
         Index("ix_messages_channel_created", "channel", "created_at"),
         Index("ix_messages_flow_created", "flow", "created_at"),
         Index("ix_messages_direction_confidence", "direction", "confidence"),
+        Index("ix_messages_direction_created", "direction", "created_at"),
         Index("ix_messages_redacted_contact", "redacted", "contact_id"),
     )
 

@@ -63,6 +63,7 @@ def upgrade() -> None:
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.create_index('ix_messages_channel_created', ['channel', 'created_at'], unique=False)
         batch_op.create_index('ix_messages_direction_confidence', ['direction', 'confidence'], unique=False)
+        batch_op.create_index('ix_messages_direction_created', ['direction', 'created_at'], unique=False)
         batch_op.create_index('ix_messages_flow_created', ['flow', 'created_at'], unique=False)
         batch_op.create_index('ix_messages_intent_created', ['intent', 'created_at'], unique=False)
         batch_op.create_index('ix_messages_redacted_contact', ['redacted', 'contact_id'], unique=False)
@@ -74,6 +75,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_messages_redacted_contact')
         batch_op.drop_index('ix_messages_intent_created')
         batch_op.drop_index('ix_messages_flow_created')
+        batch_op.drop_index('ix_messages_direction_created')
         batch_op.drop_index('ix_messages_direction_confidence')
         batch_op.drop_index('ix_messages_channel_created')
 
