@@ -33,6 +33,17 @@ def is_restricted(session, contact_id: int) -> bool:
         m.contact_id == contact_id, or_(m.redacted.is_(True), m.flow == "support"))) > 0
 
 
+def audit_restricted_listing(session, contact_ids, where: str) -> None:
+    """Audit a page that shows a counsellor any contact with a violence conversation."""
+    ids = sorted(set(contact_ids))
+    if not ids:
+        return
+    query = restricted_contacts()
+    shown = session.scalars(query.where(query.selected_columns[0].in_(ids)).distinct()).all()
+    if shown:
+        audit("restricted_list", target=where, contacts=sorted(shown))
+
+
 def _date(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value) if value else None
@@ -143,6 +154,8 @@ def conversations():
     with services().db.session() as session:
         rows, next_cursor, total = list_messages(session, filters, current_user,
                                                  request.args.get("antes"))
+        if current_user.sees_restricted:
+            audit_restricted_listing(session, (c.id for _, c in rows), "conversations")
         regions = session.scalars(select(Contact.region).where(Contact.region.is_not(None))
                                   .distinct().order_by(Contact.region)).all()
     args = {k: v for k, v in request.args.items() if k != "antes" and v}

@@ -6,7 +6,8 @@ from flask_login import current_user
 from sqlalchemy import case, or_, select
 
 from bot.console import audit, bp, page
-from bot.console.conversations import is_restricted, restricted_contacts
+from bot.console.conversations import (audit_restricted_listing, is_restricted,
+                                       restricted_contacts)
 from bot.runtime import services
 from models import Contact, HandoffRequest, utcnow
 
@@ -34,6 +35,8 @@ def handoffs():
                        HandoffRequest.created_at, HandoffRequest.id).limit(200))
     with services().db.session() as session:
         rows = session.execute(visible(query, current_user)).all()
+        if current_user.sees_restricted:
+            audit_restricted_listing(session, (c.id for _, c in rows), "handoffs")
     return render_template("console/handoffs.html", rows=rows, show_closed=show_closed)
 
 

@@ -18,6 +18,9 @@ PAGES = {"dashboard": "/console/", "conversations": "/console/conversaciones",
 POSTS = ["/console/revision/exportar", "/console/revision/1", "/console/derivaciones/1/close",
          "/console/usuarios", "/console/usuarios/1/desactivar", "/console/logout"]
 
+# A query SQLAlchemy warns about (e.g. an accidental cartesian product) fails the test.
+pytestmark = pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")
+
 
 def audit_rows(db, action: str) -> list[AuditLog]:
     with db.session() as s:
@@ -62,8 +65,14 @@ def test_a_violence_conversation_is_listed_and_shown_only_to_counsellors(as_role
         assert f"/console/contactos/{conversations[VIOLENT_PHONE]}" not in html
         assert VIOLENT_PHONE not in html
         assert "redactado" not in html and "huancayo" in html
+    assert audit_rows(db, "restricted_list") == []
     html = counsellor.get("/console/conversaciones").get_data(as_text=True)
     assert VIOLENT_PHONE in html and "redactado" in html
+    listed = audit_rows(db, "restricted_list")
+    assert [(r.email, r.detail["contacts"]) for r in listed] == [
+        (email_of("counsellor"), [conversations[VIOLENT_PHONE]])]
+    counsellor.get("/console/conversaciones?q=huancayo")  # shows only the farmer
+    assert len(audit_rows(db, "restricted_list")) == 1
     # The list never carries the victim's words: they were never stored.
     assert "me quiere matar" not in html
     thread = counsellor.get(f"/console/contactos/{conversations[VIOLENT_PHONE]}")

@@ -15,7 +15,8 @@ from models import AuditLog, Contact, HandoffRequest, User
 from tests.conftest import OUTPUT_DIR, make_app
 from tests.console.conftest import _HASH, FARMER_PHONE, PASSWORD, VIOLENT_PHONE, email_of
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser,
+              pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")]
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = OUTPUT_DIR / "screenshots"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

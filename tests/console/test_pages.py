@@ -4,10 +4,14 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from models import Contact, HandoffRequest, Message, utcnow
 from tests.console.conftest import FARMER_PHONE, VIOLENT_PHONE, csrf_token
+
+# A query SQLAlchemy warns about (e.g. an accidental cartesian product) fails the test.
+pytestmark = pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")
 
 
 def seed(db, n: int, *, channel="sms", intent="ask_price", confidence=0.9, region="Puno",
