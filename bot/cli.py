@@ -177,8 +177,37 @@ def export_training_command(out: str | None) -> None:
                    f"{report.skipped_unannotatable} whose entities are not in the text")
 
 
+@click.command("retrain-nlu")
+@click.option("--heldout", required=True, type=click.Path(exists=True, dir_okay=True),
+              help="Held-out Rasa NLU data (never trained on) to compare the models with.")
+@with_appcontext
+def retrain_nlu_command(heldout: str) -> None:
+    """Export reviews, retrain, and keep the old model if held-out accuracy drops."""
+    from pathlib import Path
+
+    from bot.console.retrain import retrain
+    from models import AuditLog
+    from nlu.runtime import NLURuntimeError, train
+
+    _require_migrated()
+    try:
+        with services().db.session() as session:
+            result = retrain(session, Path(heldout), train=lambda: train(echo=click.echo),
+                             echo=click.echo)
+        with services().db.session() as session:
+            session.add(AuditLog(action="retrain_nlu", target=result.kept, detail={
+                "old_accuracy": result.old_accuracy, "new_accuracy": result.new_accuracy,
+                "examples": result.export.examples, "via": "cli"}))
+    except NLURuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if result.new_accuracy is not None:
+        click.echo(f"held-out accuracy: before {result.old_accuracy:.3f}, "
+                   f"after {result.new_accuracy:.3f}; model in use: {result.kept}")
+
+
 COMMANDS = [chat_command, nlu_classify_command, train_nlu_command, migrate_command,
-            load_demo_command, scheduler_command, create_user_command, export_training_command]
+            load_demo_command, scheduler_command, create_user_command, export_training_command,
+            retrain_nlu_command]
 
 
 def init_app(app: Flask) -> None:
