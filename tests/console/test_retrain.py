@@ -76,3 +76,9 @@ def test_nothing_to_retrain_without_new_reviews(db, tmp_path):
 def test_the_command_needs_a_heldout_set(console_app):
     result = console_app.test_cli_runner().invoke(args=["retrain-nlu", "--heldout", "/nope.yml"])
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+@pytest.mark.parametrize("command", ["create-user", "export-training", "retrain-nlu"])
+def test_the_console_commands_have_help(console_app, command):
+    result = console_app.test_cli_runner().invoke(args=[command, "--help"])
+    assert result.exit_code == 0 and len(result.output.splitlines()[2]) > 10
