@@ -26,10 +26,11 @@ NLU_PORT ?= 5005
 # PostgreSQL tests run when TEST_DATABASE_URL is set; by default, when the local server answers.
 TEST_DATABASE_URL ?= $(shell pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && echo postgresql://postgres@127.0.0.1:5432/test)
 PYTEST_ARGS ?=
+CHROMIUM_BIN ?= /usr/bin/chromium
 
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help run test nlu setup venv venv-nlu model db clean print-pythons
+.PHONY: help run test nlu setup venv venv-nlu model db chromium clean print-pythons
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -37,7 +38,7 @@ help: ## Show the targets
 run: setup ## Set up what is missing, then start web app, Rasa NLU server and scheduler (Ctrl-C stops all)
 	PORT=$(PORT) NLU_PORT=$(NLU_PORT) $(VENV)/bin/honcho start -f Procfile
 
-test: venv venv-nlu model ## Set up what is missing, then run the whole test suite
+test: venv venv-nlu model chromium ## Set up what is missing, then run the whole test suite
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 nlu: venv venv-nlu ## Start only the Rasa NLU server, training first if needed
@@ -62,6 +63,12 @@ $(VENV_NLU)/.installed: nlu/requirements.txt nlu/constraints.txt
 	@echo "Installing Rasa 3.6 into $(VENV_NLU) (a few minutes and about 2.7 GB the first time)..."
 	$(VENV_NLU)/bin/pip install --disable-pip-version-check -q -r nlu/requirements.txt -c nlu/constraints.txt
 	touch $@
+
+# The browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
+chromium: ## Install Debian's Chromium for the browser tests, only if /usr/bin/chromium is missing
+	@test -x $(CHROMIUM_BIN) || { echo "Installing chromium for the browser tests (apt-get)..."; \
+		SUDO=$$(test "$$(id -u)" -eq 0 || echo sudo); \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
 
 model: venv venv-nlu ## Train the NLU model if nlu/data or config.yml changed
 	$(VENV)/bin/python -m nlu.runtime train

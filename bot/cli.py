@@ -124,8 +124,90 @@ def scheduler_command() -> None:
     run(services().db.url)
 
 
+@click.command("create-user")
+@click.option("--email", required=True, help="The staff member's e-mail (their sign-in name).")
+@click.option("--role", required=True, type=click.Choice(["admin", "coordinator", "reviewer",
+                                                          "counsellor"]),
+              help="counsellor is the only role that sees conversations about violence.")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from the first line of stdin (for scripts).")
+@with_appcontext
+def create_user_command(email: str, role: str, password_stdin: bool) -> None:
+    """Create a staff account for the console (the password is prompted)."""
+    from bot.console.admin import create_user
+    from models import AuditLog
+
+    _require_migrated()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        with services().db.session() as session:
+            user = create_user(session, email, role, password)
+            session.add(AuditLog(user_id=user.id, email=user.email, action="user_create",
+                                 target=f"user:{user.id}", detail={"role": role, "via": "cli"}))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"created {user.email} ({user.role})")
+
+
+@click.command("export-training")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Directory to write reviewed.yml to (default: nlu/data).")
+@with_appcontext
+def export_training_command(out: str | None) -> None:
+    """Write reviewed messages as Rasa training data (nlu/data/reviewed.yml), once each."""
+    from pathlib import Path
+
+    from bot.console.training import DATA_DIR, export_training
+    from models import AuditLog
+
+    _require_migrated()
+    with services().db.session() as session:
+        report = export_training(session, Path(out) if out else DATA_DIR)
+        session.add(AuditLog(action="export_training", target=report.path.name,
+                             detail={"examples": report.examples, "via": "cli"}))
+    if not report.written:
+        click.echo("nothing to export: no reviewed messages yet")
+        return
+    click.echo(f"wrote {report.examples} examples to {report.path} {report.by_intent}")
+    if report.skipped_existing or report.skipped_unannotatable:
+        click.echo(f"skipped: {report.skipped_existing} already in the training data, "
+                   f"{report.skipped_unannotatable} whose entities are not in the text")
+
+
+@click.command("retrain-nlu")
+@click.option("--heldout", required=True, type=click.Path(exists=True, dir_okay=True),
+              help="Held-out Rasa NLU data (never trained on) to compare the models with.")
+@with_appcontext
+def retrain_nlu_command(heldout: str) -> None:
+    """Export reviews, retrain, and keep the old model if held-out accuracy drops."""
+    from pathlib import Path
+
+    from bot.console.retrain import retrain
+    from models import AuditLog
+    from nlu.runtime import NLURuntimeError, train
+
+    _require_migrated()
+    try:
+        with services().db.session() as session:
+            result = retrain(session, Path(heldout), train=lambda: train(echo=click.echo),
+                             echo=click.echo)
+        with services().db.session() as session:
+            session.add(AuditLog(action="retrain_nlu", target=result.kept, detail={
+                "old_accuracy": result.old_accuracy, "new_accuracy": result.new_accuracy,
+                "examples": result.export.examples, "via": "cli"}))
+    except NLURuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if result.new_accuracy is not None:
+        click.echo(f"held-out accuracy: before {result.old_accuracy:.3f}, "
+                   f"after {result.new_accuracy:.3f}; model in use: {result.kept}")
+
+
 COMMANDS = [chat_command, nlu_classify_command, train_nlu_command, migrate_command,
-            load_demo_command, scheduler_command]
+            load_demo_command, scheduler_command, create_user_command, export_training_command,
+            retrain_nlu_command]
 
 
 def init_app(app: Flask) -> None:

@@ -6,9 +6,12 @@ from models.conversations import ConversationState
 from models.handoffs import HandoffRequest
 from models.msgs import REDACTED, Message
 from models.prices import Market, PriceReport, Product
+from models.reviews import Review
 from models.subscriptions import Subscription
+from models.users import ROLES, AuditLog, User
 
 __all__ = [
     "Base", "utcnow", "Contact", "ConversationState", "HandoffRequest", "Message", "REDACTED",
     "Market", "Product", "PriceReport", "Alert", "AlertInfo", "AlertArea", "Subscription",
+    "Review", "ROLES", "AuditLog", "User",
 ]

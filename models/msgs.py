@@ -34,7 +34,16 @@ class Message(Base):
     """
 
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_contact_created", "contact_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_messages_contact_created", "contact_id", "created_at"),
+        # The staff console filters the newest messages by these (migration 0004).
+        Index("ix_messages_intent_created", "intent", "created_at"),
+        Index("ix_messages_channel_created", "channel", "created_at"),
+        Index("ix_messages_flow_created", "flow", "created_at"),
+        Index("ix_messages_direction_confidence", "direction", "confidence"),
+        Index("ix_messages_direction_created", "direction", "created_at"),
+        Index("ix_messages_redacted_contact", "redacted", "contact_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))

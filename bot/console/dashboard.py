@@ -1,0 +1,96 @@
+"""Dashboard: messages per day by channel, top intents, fallback rate, opt-outs, regions."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from flask import render_template, request
+from sqlalchemy import func, select
+
+from bot.console import LIMA, bp, page
+from bot.runtime import services
+from models import Contact, Message, utcnow
+
+UNCLEAR = ("out_of_scope", "nlu_fallback")
+
+
+def lima_day(column, dialect: str):
+    """Return an SQL expression for the America/Lima calendar day of `column`."""
+    if dialect == "postgresql":
+        return func.to_char(func.timezone("America/Lima", column), "YYYY-MM-DD")
+    return func.date(column, "-5 hours")  # Lima is UTC−5 all year (no DST)
+
+
+def stats(session, days: int, now: datetime | None = None) -> dict:
+    """Return the figures of the last `days` days (aggregates only, no message text)."""
+    now = now or utcnow()
+    today = now.astimezone(LIMA).date()
+    first = today - timedelta(days=days - 1)
+    since = datetime.combine(first, time(), LIMA)
+    dialect = session.bind.dialect.name
+    day = lima_day(Message.created_at, dialect)
+    per_day = {(d, c): n for d, c, n in session.execute(
+        select(day, Message.channel, func.count()).where(Message.created_at >= since,
+                                                         Message.direction == "in")
+        .group_by(day, Message.channel)).all()}
+    days_list = [first + timedelta(days=i) for i in range(days)]
+    series = [{"day": d, "sms": per_day.get((d.isoformat(), "sms"), 0),
+               "whatsapp": per_day.get((d.isoformat(), "whatsapp"), 0)} for d in days_list]
+    inbound = (Message.direction == "in", Message.created_at >= since)
+    intents = session.execute(select(Message.intent, func.count()).where(*inbound)
+                              .group_by(Message.intent).order_by(func.count().desc())
+                              .limit(10)).all()
+    total_in = session.scalar(select(func.count()).select_from(Message).where(*inbound)) or 0
+    modelled = session.scalar(select(func.count()).select_from(Message).where(
+        *inbound, Message.nlu_source.in_(("rasa", "unavailable")))) or 0
+    threshold = services().settings.nlu_min_confidence
+    fallback = session.scalar(select(func.count()).select_from(Message).where(
+        *inbound, Message.nlu_source.in_(("rasa", "unavailable")),
+        (Message.confidence < threshold) | Message.intent.in_(UNCLEAR))) or 0
+    opt_outs = session.scalar(select(func.count()).select_from(Contact).where(
+        Contact.opted_out_at >= since)) or 0
+    opted_out_now = session.scalar(select(func.count()).select_from(Contact).where(
+        Contact.opted_out_at.is_not(None))) or 0
+    regions = session.execute(select(Contact.region, func.count()).where(
+        Contact.last_inbound_at >= since).group_by(Contact.region)
+        .order_by(func.count().desc())).all()
+    return {"days": days, "first": first, "today": today, "series": series,
+            "intents": [(i or "—", n) for i, n in intents], "total_in": total_in,
+            "modelled": modelled, "fallback": fallback,
+            "fallback_rate": (fallback / modelled) if modelled else None,
+            "opt_outs": opt_outs, "opted_out_now": opted_out_now,
+            "regions": [(r or "sin región", n) for r, n in regions]}
+
+
+def day_bars(series: list[dict], width: int = 640, height: int = 180) -> dict:
+    """Return the geometry of a stacked bar chart (SMS below, WhatsApp above) as plain numbers."""
+    top = max([s["sms"] + s["whatsapp"] for s in series] + [1])
+    step = width / max(len(series), 1)
+    bars = []
+    for i, s in enumerate(series):
+        h_sms = height * s["sms"] / top
+        h_wa = height * s["whatsapp"] / top
+        bars.append({"x": round(i * step + 1, 1), "w": round(max(step - 2, 1), 1),
+                     "y_sms": round(height - h_sms, 1), "h_sms": round(h_sms, 1),
+                     "y_wa": round(height - h_sms - h_wa, 1), "h_wa": round(h_wa, 1),
+                     "label": s["day"].strftime("%d/%m"), "sms": s["sms"],
+                     "whatsapp": s["whatsapp"]})
+    return {"bars": bars, "top": top, "width": width, "height": height,
+            "label_every": max(1, len(series) // 8)}
+
+
+def hbars(pairs: list[tuple[str, int]], width: int = 300) -> list[dict]:
+    """Return the rows of a horizontal bar chart: label, value and bar width."""
+    top = max([n for _, n in pairs] + [1])
+    return [{"label": label, "n": n, "w": round(width * n / top, 1)} for label, n in pairs]
+
+
+@bp.get("/")
+@page("dashboard")
+def dashboard():
+    """Show the last 7, 30 or 90 days as charts drawn on the server (inline SVG)."""
+    days = request.args.get("dias", type=int) or 30
+    days = days if days in (7, 30, 90) else 30
+    with services().db.session() as session:
+        figures = stats(session, days)
+    return render_template("console/dashboard.html", s=figures, chart=day_bars(figures["series"]),
+                           intents=hbars(figures["intents"]), regions=hbars(figures["regions"]))

@@ -1,0 +1,65 @@
+"""Hand-offs: the queue of people who asked for a person, urgent ones first."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import case, or_, select
+
+from bot.console import audit, bp, page
+from bot.console.conversations import (audit_restricted_listing, is_restricted,
+                                       restricted_contacts)
+from bot.runtime import services
+from models import Contact, HandoffRequest, utcnow
+
+# open ──take──▶ taken ──close──▶ closed; open ──close──▶ closed (see HandoffRequest).
+TRANSITIONS = {"take": ({"open"}, "taken"), "close": ({"open", "taken"}, "closed")}
+
+
+def visible(query, user):
+    """Limit `query` to the hand-offs `user` may see (violence ones: counsellors only)."""
+    if user.sees_restricted:
+        return query
+    return query.where(or_(HandoffRequest.topic.is_(None), HandoffRequest.topic != "support"),
+                       HandoffRequest.contact_id.not_in(restricted_contacts()))
+
+
+@bp.get("/derivaciones")
+@page("handoffs")
+def handoffs():
+    """List open and taken hand-offs, urgent first, oldest first within each."""
+    show_closed = request.args.get("cerradas") == "1"
+    statuses = ("closed",) if show_closed else ("open", "taken")
+    query = (select(HandoffRequest, Contact).join(Contact, Contact.id == HandoffRequest.contact_id)
+             .where(HandoffRequest.status.in_(statuses))
+             .order_by(case((HandoffRequest.urgent.is_(True), 0), else_=1),
+                       HandoffRequest.created_at, HandoffRequest.id).limit(200))
+    with services().db.session() as session:
+        rows = session.execute(visible(query, current_user)).all()
+        if current_user.sees_restricted:
+            audit_restricted_listing(session, (c.id for _, c in rows), "handoffs")
+    return render_template("console/handoffs.html", rows=rows, show_closed=show_closed)
+
+
+@bp.post("/derivaciones/<int:handoff_id>/<action>")
+@page("handoffs")
+def handoff_action(handoff_id: int, action: str):
+    """Take or close one hand-off."""
+    if action not in TRANSITIONS:
+        abort(404)
+    allowed_from, new_status = TRANSITIONS[action]
+    with services().db.session() as session:
+        handoff = session.get(HandoffRequest, handoff_id)
+        if handoff is None:
+            abort(404)
+        if not current_user.sees_restricted and (handoff.topic == "support" or
+                                                 is_restricted(session, handoff.contact_id)):
+            abort(404)
+        if handoff.status not in allowed_from:
+            flash("Esta derivación ya cambió de estado.", "error")
+            return redirect(url_for("console.handoffs"))
+        handoff.status = new_status
+        if new_status == "closed":
+            handoff.closed_at = utcnow()
+    audit(f"handoff_{action}", target=f"handoff:{handoff_id}")
+    flash("Derivación tomada." if action == "take" else "Derivación cerrada.")
+    return redirect(url_for("console.handoffs"))
