@@ -1,7 +1,7 @@
 """Choose the flow that answers a turn: safety first, then the open flow, then the intent."""
 from __future__ import annotations
 
-from flows import handoff, menu, onboarding, optout, support
+from flows import clarify, handoff, menu, onboarding, optout, support
 from flows.base import Ctx, Result
 
 # Open flows that can take the next answer, by name.
@@ -9,6 +9,7 @@ STEPPERS = {
     onboarding.FLOW: onboarding.step,
     optout.FLOW: optout.step,
     support.FLOW: support.step,
+    clarify.FLOW: lambda ctx: _clarify_step(ctx),
 }
 TOPICS_NOT_BUILT = set(menu.TOPIC_KEYS)
 
@@ -52,7 +53,8 @@ def route_intent(ctx: Ctx) -> Result:
         # Safety intents favour recall: act on them even with low confidence.
         return optout.ask_confirmation(ctx) if intent == "opt_out" else support.emergency(ctx)
     if parse.low_confidence:
-        return menu.not_understood(ctx)
+        # Unsure: ask with numbered options (the model's top intents) rather than guess.
+        return clarify.ask(ctx) or menu.not_understood(ctx)
     if intent == "gbv_support":
         return support.emergency(ctx)
     if intent == "opt_in":
@@ -71,3 +73,8 @@ def route_intent(ctx: Ctx) -> Result:
         return handlers[intent](ctx)
     return menu.not_understood(ctx)
 
+
+def _clarify_step(ctx: Ctx) -> Result | None:
+    """Answer the option picked after a clarifying question as if the model had been sure."""
+    intent = clarify.chosen_intent(ctx)
+    return route_intent(clarify.resolved(ctx, intent)) if intent else None
