@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
 
-from nlu.classifier import INTENTS, Classifier, Parse
+from nlu.classifier import DEFAULT_MIN_CONFIDENCE, INTENTS, Classifier, Parse
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HELDOUT_FILE = PROJECT_ROOT / "tests" / "nlu" / "heldout.txt"
@@ -121,6 +121,11 @@ class Report:
         for name in PRICE_ENTITIES:
             acc, n = self.entity_accuracy(name)
             lines.append(f"{name + ' accuracy':<17}{acc:.3f}  (price questions naming one: {n})")
+        asked = [p for p in self.parses if p.low_confidence]
+        answered = [(c, p) for c, p in zip(self.cases, self.parses) if not p.low_confidence]
+        right = sum(c.intent == p.intent for c, p in answered)
+        lines.append(f"clarify question {len(asked)} of {len(self.parses)} messages below the "
+                     f"threshold; answered directly: {right}/{len(answered)} right")
         lines += ["", f"{'intent':<17}{'prec':>6}{'rec':>6}{'f1':>6}{'n':>5}"]
         for intent, row in self.per_intent().items():
             lines.append(f"{intent:<17}{row['precision']:>6.2f}{row['recall']:>6.2f}"
@@ -140,7 +145,7 @@ def evaluate(classifier: Classifier, cases: Optional[Iterable[Case]] = None) -> 
     return Report(cases, [classifier.classify(case.text) for case in cases])
 
 
-def evaluate_url(url: str, min_confidence: float = 0.45) -> Report:
+def evaluate_url(url: str, min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> Report:
     """Evaluate against the Rasa server at `url`."""
     from nlu.client import RasaClient
 

@@ -31,6 +31,11 @@ OPT_OUT_PATTERNS = [
     r"(borrenme|borrame|eliminenme|quitenme|sacame|saquenme|retirame)"
     r"( de (la|su|esta) lista| de chaski)?( por favor| porfa)?",
     r"(borren|eliminen|borrar) mi numero( por favor| porfa)?",
+    r"(parar|detener|cancelar|anular)( los| mis| la| mi)? (mensajes|sms|suscripcion)",
+    r"(ya )?no (quiero|deseo) recibir( mas)?( nada| mensajes?| sms)?( de ustedes)?",
+    r"ya no quiero (ser parte|seguir)( en chaski| en la lista)?", r"me salgo",
+    # Southern Quechua: "mana munanichu mensajekunata" = I don't want the messages
+    r"mana(m|n)? munanichu (mensaje|willakuy)\w*",
 ]
 OPT_IN_WORDS = {"alta", "start", "unstop", "volver", "quiero volver", "activar", "iniciar", "yes"}
 MENU_WORDS = {"menu", "menú", "inicio", "opciones", "0"}
@@ -56,6 +61,9 @@ EMERGENCY_PATTERNS = [
     # referral costs little, a missed one a lot).
     r"me (jalonea|jala del (pelo|cabello)|arrastra|arrastro|patea|pateo|lastima|lastimo|cachetea)",
     r"me (forzo|obligo a (tener relaciones|estar con el))",
+    r"me (obliga|fuerza) a (tener relaciones|estar con el)", r"\bcachetad",
+    r"me (grita|empuja|empujo|insulta|humilla)\b", r"poner (una )?denuncia",
+    r"comisaria no me", r"ayuda (para|a) (la )?mujer", r"mujer(es)? maltratad",
     r"me (quiere|quieren|va a|van a) (hacer daño|quemar)", r"me (hizo|hace) daño",
     r"(tengo|siento) miedo (de|a) mi (esposo|pareja|marido|conviviente|ex)\b",
     r"denunci\w* (a )?mi (esposo|pareja|marido|conviviente|ex)\b",

@@ -8,7 +8,8 @@ from nlu.rules import match, normalise
     "STOP", "stop", "Baja", "BAJA.", "salir", "Cancelar", "unsubscribe",
     "ya no me manden mensajes", "no quiero recibir mas mensajes", "darme de baja",
     "amaña", "Amaña kachamuwaychu", "dejen de escribirme", "Borrenme porfa", "quiero desuscribirme",
-    "sacame de la lista", "borren mi numero",
+    "sacame de la lista", "borren mi numero", "parar mensajes", "no quiero recibir mas", "me salgo",
+    "mana munanichu mensajekunata",
 ])
 def test_opt_out_words(text):
     hit = match(text)
@@ -25,7 +26,8 @@ def test_opt_in_words(text):
     "me quiere matar", "hay violencia en mi casa", "auxilio", "donde queda el CEM",
     "qosaymi maqawan", "maqawanmi", "mi esposo me jalonea del pelo", "SUFRO MALTRATO",
     "tengo miedo de mi pareja", "quiero denunciar a mi esposo", "estoy en peligro",
-    "llega borracho y nos pega", "me forzo",
+    "llega borracho y nos pega", "me forzo", "me da cachetadas cuando toma",
+    "revisa mi celular y me grita", "numero de ayuda para la mujer", "me obliga a estar con el",
 ])
 def test_emergency_words_anywhere(text):
     hit = match(text)
