@@ -117,10 +117,10 @@ class Report:
     def format(self, show_errors: bool = True) -> str:
         """Return the human-readable report that `make nlu-eval` prints."""
         lines = [f"Held-out set: {len(self.cases)} messages ({HELDOUT_FILE.name}), rules + Rasa",
-                 f"intent accuracy  {self.accuracy:.3f}", f"macro F1         {self.macro_f1:.3f}"]
+                 f"intent accuracy    {self.accuracy:.3f}", f"macro F1           {self.macro_f1:.3f}"]
         for name in PRICE_ENTITIES:
             acc, n = self.entity_accuracy(name)
-            lines.append(f"{name + ' accuracy':<17}{acc:.3f}  (price questions naming one: {n})")
+            lines.append(f"{name + ' accuracy':<19}{acc:.3f}  (price questions naming one: {n})")
         asked = [p for p in self.parses if p.low_confidence]
         answered = [(c, p) for c, p in zip(self.cases, self.parses) if not p.low_confidence]
         right = sum(c.intent == p.intent for c, p in answered)

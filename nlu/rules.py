@@ -22,18 +22,19 @@ OPT_OUT_WORDS = {
 }
 OPT_OUT_PATTERNS = [
     r"(ya )?no (me )?(manden|mandes|envien|envies|escriban|escribas)( mas)?( (mensajes?|nada))?( por favor| porfa)?",
-    r"(ya )?no quiero (recibir )?(mas )?(mensajes?|sms|nada)( de ustedes)?",
+    r"(ya )?no (quiero|kiero) (recibir )?(mas )?(mensajes?|sms|msj|nada)( de ustedes)?",
     r"(quiero )?(darme|darse) de baja",
     # Added from the training data's ways of saying stop (whole message only).
     r"(ya )?(dejen|deja) de (escribirme|mandarme|enviarme|molestar(me)?)( (mensajes?|sms))?"
     r"( por favor| porfa| porfavor)?",
     r"(quiero )?(desuscribirme|desuscribir|desafiliarme)",
-    r"(borrenme|borrame|eliminenme|quitenme|sacame|saquenme|retirame)"
+    # SMS spelling writes k for c/qu (sakame, kitenme): both are accepted.
+    r"(borrenme|borrame|eliminenme|(qu|k)itenme|sa(c|k|qu)a?e?n?me|retirame)"
     r"( de (la|su|esta) lista| de chaski)?( por favor| porfa)?",
     r"(borren|eliminen|borrar) mi numero( por favor| porfa)?",
     r"(parar|detener|cancelar|anular)( los| mis| la| mi)? (mensajes|sms|suscripcion)",
-    r"(ya )?no (quiero|deseo) recibir( mas)?( nada| mensajes?| sms)?( de ustedes)?",
-    r"ya no quiero (ser parte|seguir)( en chaski| en la lista)?", r"me salgo",
+    r"(ya )?no (quiero|kiero|deseo) recibir( mas)?( nada| mensajes?| sms)?( de ustedes)?",
+    r"ya no (quiero|kiero) (ser parte|seguir)( en chaski| en la lista)?", r"me salgo",
     # Southern Quechua: "mana munanichu mensajekunata" = I don't want the messages
     r"mana(m|n)? munanichu (mensaje|willakuy)\w*",
 ]

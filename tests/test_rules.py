@@ -9,7 +9,7 @@ from nlu.rules import match, normalise
     "ya no me manden mensajes", "no quiero recibir mas mensajes", "darme de baja",
     "amaña", "Amaña kachamuwaychu", "dejen de escribirme", "Borrenme porfa", "quiero desuscribirme",
     "sacame de la lista", "borren mi numero", "parar mensajes", "no quiero recibir mas", "me salgo",
-    "mana munanichu mensajekunata",
+    "mana munanichu mensajekunata", "sakame de la lista", "KITENME de su lista", "no kiero mas msj",
 ])
 def test_opt_out_words(text):
     hit = match(text)
