@@ -30,7 +30,7 @@ CHROMIUM_BIN ?= /usr/bin/chromium
 
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help run test nlu setup venv venv-nlu model db chromium clean print-pythons
+.PHONY: help run test nlu nlu-eval setup venv venv-nlu model db chromium clean print-pythons
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ test: venv venv-nlu model chromium ## Set up what is missing, then run the whole
 
 nlu: venv venv-nlu ## Start only the Rasa NLU server, training first if needed
 	$(VENV)/bin/python -m nlu.runtime serve --port $(NLU_PORT)
+
+nlu-eval: venv venv-nlu model ## Held-out NLU figures (accuracy, macro F1, recall, entities, confusions) via rules + a Rasa server
+	$(VENV)/bin/python -m nlu.evaluate
 
 setup: venv venv-nlu model db
 

@@ -6,6 +6,8 @@ import secrets
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from nlu.classifier import DEFAULT_MIN_CONFIDENCE
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
 
@@ -18,7 +20,7 @@ class Settings:
     port: int = 5000
     nlu_url: str = "http://127.0.0.1:5005"
     nlu_timeout: float = 2.0
-    nlu_min_confidence: float = 0.45
+    nlu_min_confidence: float = DEFAULT_MIN_CONFIDENCE
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_validate: bool = True

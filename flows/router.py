@@ -1,7 +1,8 @@
 """Choose the flow that answers a turn: safety first, then the open flow, then the intent."""
 from __future__ import annotations
 
-from flows import agroecology, climate, handoff, menu, onboarding, optout, prices, support
+from flows import (agroecology, clarify, climate, handoff, menu, onboarding, optout, prices,
+                   support)
 from flows.base import Ctx, Result
 from flows.places import place
 
@@ -13,6 +14,7 @@ STEPPERS = {
     agroecology.FLOW: agroecology.step,
     prices.FLOW: prices.step,
     climate.FLOW: climate.step,
+    clarify.FLOW: lambda ctx: _clarify_step(ctx),
 }
 TOPICS = {"ask_price": prices.start, "ask_climate": climate.start,
           "ask_agroecology": agroecology.start}
@@ -59,11 +61,10 @@ def route_intent(ctx: Ctx) -> Result:
         # Safety intents favour recall: act on them even with low confidence.
         return optout.ask_confirmation(ctx) if intent == "opt_out" else support.emergency(ctx)
     if parse.nlu_down or parse.low_confidence:
-        known = agroecology.confident_answer(ctx)  # clear farming keywords need no model
-        if known is not None:
-            return known
-    if parse.low_confidence:
-        return menu.not_understood(ctx)
+        # Unsure: ask with numbered options (the model's top intents) rather than guess;
+        # with nothing to offer (or no model), clear farming keywords still get their answer.
+        return ((clarify.ask(ctx) if parse.low_confidence else None)
+                or agroecology.confident_answer(ctx) or menu.not_understood(ctx))
     if intent == "gbv_support":
         return support.emergency(ctx)
     if intent == "opt_in":
@@ -96,3 +97,9 @@ def subscribe(ctx: Ctx) -> Result:
     if entities.get("hazard"):
         return climate.subscribe(ctx, entities["hazard"], region)
     return onboarding.start(ctx, "subscribe")
+
+
+def _clarify_step(ctx: Ctx) -> Result | None:
+    """Answer the option picked after a clarifying question as if the model had been sure."""
+    intent = clarify.chosen_intent(ctx)
+    return route_intent(clarify.resolved(ctx, intent)) if intent else None

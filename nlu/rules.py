@@ -22,8 +22,21 @@ OPT_OUT_WORDS = {
 }
 OPT_OUT_PATTERNS = [
     r"(ya )?no (me )?(manden|mandes|envien|envies|escriban|escribas)( mas)?( (mensajes?|nada))?( por favor| porfa)?",
-    r"(ya )?no quiero (recibir )?(mas )?(mensajes?|sms|nada)( de ustedes)?",
+    r"(ya )?no (quiero|kiero) (recibir )?(mas )?(mensajes?|sms|msj|nada)( de ustedes)?",
     r"(quiero )?(darme|darse) de baja",
+    # Added from the training data's ways of saying stop (whole message only).
+    r"(ya )?(dejen|deja) de (escribirme|mandarme|enviarme|molestar(me)?)( (mensajes?|sms))?"
+    r"( por favor| porfa| porfavor)?",
+    r"(quiero )?(desuscribirme|desuscribir|desafiliarme)",
+    # SMS spelling writes k for c/qu (sakame, kitenme): both are accepted.
+    r"(borrenme|borrame|eliminenme|(qu|k)itenme|sa(c|k|qu)a?e?n?me|retirame)"
+    r"( de (la|su|esta) lista| de chaski)?( por favor| porfa)?",
+    r"(borren|eliminen|borrar) mi numero( por favor| porfa)?",
+    r"(parar|detener|cancelar|anular)( los| mis| la| mi)? (mensajes|sms|suscripcion)",
+    r"(ya )?no (quiero|kiero|deseo) recibir( mas)?( nada| mensajes?| sms)?( de ustedes)?",
+    r"ya no (quiero|kiero) (ser parte|seguir)( en chaski| en la lista)?", r"me salgo",
+    # Southern Quechua: "mana munanichu mensajekunata" = I don't want the messages
+    r"mana(m|n)? munanichu (mensaje|willakuy)\w*",
 ]
 OPT_IN_WORDS = {"alta", "start", "unstop", "volver", "quiero volver", "activar", "iniciar", "yes"}
 MENU_WORDS = {"menu", "menú", "inicio", "opciones", "0"}
@@ -45,8 +58,21 @@ EMERGENCY_PATTERNS = [
     r"me (esta|estan) (pegando|golpeando|amenazando)",
     r"me amenaza", r"violencia", r"violacion", r"abuso sexual", r"\bauxilio\b", r"\bsocorro\b",
     r"linea 100", r"chat 100", r"centro (de )?emergencia mujer", r"\bcem\b",
-    # Southern Quechua: "maqawan" = (s)he hits me
-    r"\bmaqa(wan|wanku|kuwan|ykuwan)\b",
+    # Added from the training data's cries for help (recall first: a wrong
+    # referral costs little, a missed one a lot).
+    r"me (jalonea|jala del (pelo|cabello)|arrastra|arrastro|patea|pateo|lastima|lastimo|cachetea)",
+    r"me (forzo|obligo a (tener relaciones|estar con el))",
+    r"me (obliga|fuerza) a (tener relaciones|estar con el)", r"\bcachetad",
+    r"me (grita|empuja|empujo|insulta|humilla)\b", r"poner (una )?denuncia",
+    r"comisaria no me", r"ayuda (para|a) (la )?mujer", r"mujer(es)? maltratad",
+    r"me (quiere|quieren|va a|van a) (hacer daño|quemar)", r"me (hizo|hace) daño",
+    r"(tengo|siento) miedo (de|a) mi (esposo|pareja|marido|conviviente|ex)\b",
+    r"denunci\w* (a )?mi (esposo|pareja|marido|conviviente|ex)\b",
+    r"\bsufro maltrato\b", r"\bmaltrato (fisico|psicologico|familiar)\b", r"\bmaltratad(a|as)\b",
+    r"\bmoretones\b", r"estoy en peligro", r"\bnos (pega|pegan|golpea|golpean)\b",
+    r"\babus\w* de mi\b", r"\bme (encierra|encerro)\b",
+    # Southern Quechua: "maqawan(mi)" = (s)he hits me; Aymara "nuwitu" = hit me
+    r"\bmaqa(wan|wanku|kuwan|ykuwan)(mi)?\b", r"\bnuwitu\b",
 ]
 
 _OPT_OUT_RE = [re.compile(rf"^{p}$") for p in OPT_OUT_PATTERNS]

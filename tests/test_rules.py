@@ -7,7 +7,9 @@ from nlu.rules import match, normalise
 @pytest.mark.parametrize("text", [
     "STOP", "stop", "Baja", "BAJA.", "salir", "Cancelar", "unsubscribe",
     "ya no me manden mensajes", "no quiero recibir mas mensajes", "darme de baja",
-    "amaña", "Amaña kachamuwaychu",
+    "amaña", "Amaña kachamuwaychu", "dejen de escribirme", "Borrenme porfa", "quiero desuscribirme",
+    "sacame de la lista", "borren mi numero", "parar mensajes", "no quiero recibir mas", "me salgo",
+    "mana munanichu mensajekunata", "sakame de la lista", "KITENME de su lista", "no kiero mas msj",
 ])
 def test_opt_out_words(text):
     hit = match(text)
@@ -22,7 +24,10 @@ def test_opt_in_words(text):
 @pytest.mark.parametrize("text", [
     "mi esposo me pega", "ME GOLPEA todos los dias", "quiero salir de aqui, me pega",
     "me quiere matar", "hay violencia en mi casa", "auxilio", "donde queda el CEM",
-    "qosaymi maqawan",
+    "qosaymi maqawan", "maqawanmi", "mi esposo me jalonea del pelo", "SUFRO MALTRATO",
+    "tengo miedo de mi pareja", "quiero denunciar a mi esposo", "estoy en peligro",
+    "llega borracho y nos pega", "me forzo", "me da cachetadas cuando toma",
+    "revisa mi celular y me grita", "numero de ayuda para la mujer", "me obliga a estar con el",
 ])
 def test_emergency_words_anywhere(text):
     hit = match(text)
@@ -41,7 +46,8 @@ def test_menu_digits_and_words(text, intent):
 
 @pytest.mark.parametrize("text", [
     "cuanto sta la papa en huancayo", "va a helar mañana", "hola", "", "   ", "7", "12",
-    "no", "para que sirve el biol", "salir a la chacra temprano",
+    "no", "para que sirve el biol", "salir a la chacra temprano", "me toca regar mañana",
+    "golpe de helada en la papa", "la helada maltrata mis plantas", "dejen de vender barato",
 ])
 def test_everything_else_goes_to_the_model(text):
     assert match(text) is None
