@@ -1,0 +1,318 @@
+"""The outbox sender: claim due rows, send them through Twilio, record what happened.
+
+Never twice, never lost — how:
+
+* Claiming commits `status='sending'` (with `claimed_by`, `claimed_at`) BEFORE
+  Twilio is called. On PostgreSQL the claim is
+  ``UPDATE outbox ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)``, so any
+  number of senders share the work; on SQLite the same UPDATE's
+  ``status='queued'`` guard is atomic under SQLite's single writer.
+* Each Twilio answer is committed at once (sent / queued again / failed).
+* A row can stay in `sending` only if the sender died between the claim and
+  that commit, or Twilio's answer never came (read timeout, reset connection):
+  then we do not know whether Twilio accepted it. Such a row is never resent
+  blindly: once its lease (OUTBOX_LEASE_SECONDS, longer than the HTTP timeout)
+  has run out, a sender takes it over and asks Twilio's message list for an
+  outbound-api message to that address created since the claim with the same
+  body (or, for a template, any such message whose SID we do not know). Found:
+  the row becomes `sent` with that SID. Not found: Twilio never got it, so it is
+  queued again. Lookup failed: the row waits another lease. We chose this over
+  "mark for manual review" because review loses messages in the common case (a
+  crash before the request left) and resending duplicates them in the other.
+  The remaining gap: a request delayed inside Twilio longer than the lease.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot import channels
+from bot.outbox import in_quiet_hours, quiet_hours_end
+from flows import support
+from models import Contact, ConversationState, Message, OutboxMessage, utcnow
+
+log = logging.getLogger(__name__)
+OPTED_OUT, OUTSIDE_WINDOW = 21610, 63016
+WHATSAPP_WINDOW = timedelta(hours=24)
+MAX_BACKOFF = timedelta(hours=1)
+
+
+class RateLimiter:
+    """Space sends on each channel to at most `rate` per second (0: no limit)."""
+
+    def __init__(self, rates: dict[str, float], clock=time.monotonic, sleep=time.sleep):
+        self.rates, self.clock, self.sleep = rates, clock, sleep
+        self._next: dict[str, float] = {}
+
+    def wait(self, channel: str) -> None:
+        """Block until `channel` may send again."""
+        rate = self.rates.get(channel) or 0
+        if rate <= 0:
+            return
+        now = self.clock()
+        slot = max(self._next.get(channel, now), now)
+        if slot > now:
+            self.sleep(slot - now)
+        self._next[channel] = slot + 1.0 / rate
+
+
+class Sender:
+    """Send due outbox rows; several may run at once on PostgreSQL."""
+
+    def __init__(self, services, *, name: str | None = None, clock=time.monotonic,
+                 sleep=time.sleep, now=utcnow):
+        s = services.settings
+        self.services, self.db, self.settings = services, services.db, s
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.limiter = RateLimiter({"sms": s.outbox_rate_sms, "whatsapp": s.outbox_rate_whatsapp},
+                                   clock, sleep)
+        self.sleep, self.now = sleep, now
+        self.lease = timedelta(seconds=s.outbox_lease_seconds)
+        self.batch = s.outbox_batch
+        self.status_callback = f"{s.public_url}/webhooks/twilio/status" if s.public_url else None
+        self.postgres = self.db.engine.dialect.name == "postgresql"
+
+    # ---- the loop --------------------------------------------------------
+    def run_once(self, now: datetime | None = None) -> dict:
+        """Recover stale rows, then claim and send one batch; return counts."""
+        fixed, now = now, now or self.now()
+        counts: dict[str, int] = {}
+        for outcome in self.recover(now):
+            counts[outcome] = counts.get(outcome, 0) + 1
+        for row_id in self.claim(now, self.batch):
+            outcome = self.deliver(row_id, fixed or self.now())
+            counts[outcome] = counts.get(outcome, 0) + 1
+        return counts
+
+    def drain(self, progress=None, fixed_now: datetime | None = None) -> dict:
+        """Send everything due now, waiting out leases of rows other senders left; return counts."""
+        started = self.now()
+        totals: dict[str, int] = {}
+        while True:
+            counts = self.run_once(fixed_now)
+            for key, value in counts.items():
+                totals[key] = totals.get(key, 0) + value
+            if progress and counts:
+                progress(sum(counts.values()))
+            if counts:
+                continue
+            expiry = self._pending_lease_expiry(started)
+            if expiry is None:
+                return totals
+            self.sleep(max(0.05, min(1.0, (expiry - self.now()).total_seconds())))
+
+    def run_forever(self, idle_seconds: float = 1.0, stop=lambda: False) -> None:
+        """Run until `stop()` is true, sleeping when nothing is due."""
+        while not stop():
+            counts = self.run_once()
+            if counts:
+                log.info("sender %s: %s", self.name, counts)
+            else:
+                self.sleep(idle_seconds)
+
+    def _pending_lease_expiry(self, started: datetime) -> datetime | None:
+        """Return when the earliest lease taken before `started` runs out, if any remains."""
+        with self.db.session() as s:
+            claimed = s.scalar(select(OutboxMessage.claimed_at)
+                               .where(OutboxMessage.status == "sending",
+                                      OutboxMessage.claimed_at < started)
+                               .order_by(OutboxMessage.claimed_at).limit(1))
+        return None if claimed is None else claimed + self.lease
+
+    # ---- claiming --------------------------------------------------------
+    def claim(self, now: datetime, limit: int) -> list[int]:
+        """Mark up to `limit` due rows as ours and `sending`, committed; return their ids."""
+        due = (select(OutboxMessage.id)
+               .where(OutboxMessage.status == "queued", OutboxMessage.next_attempt_at <= now)
+               .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit))
+        if self.postgres:
+            due = due.with_for_update(skip_locked=True)
+        stmt = (update(OutboxMessage)
+                .where(OutboxMessage.id.in_(due.scalar_subquery()), OutboxMessage.status == "queued")
+                .values(status="sending", claimed_by=self.name, claimed_at=now,
+                        attempts=OutboxMessage.attempts + 1, updated_at=now)
+                .returning(OutboxMessage.id)
+                .execution_options(synchronize_session=False))
+        with self.db.session() as s:
+            return sorted(s.scalars(stmt).all())
+
+    # ---- one message -----------------------------------------------------
+    def deliver(self, row_id: int, now: datetime) -> str:
+        """Send one claimed row (unless it must be canceled or deferred); return the outcome."""
+        with self.db.session() as s:
+            row = s.get(OutboxMessage, row_id)
+            if row is None or row.status != "sending" or row.claimed_by != self.name:
+                return "lost_claim"
+            contact = s.get(Contact, row.contact_id)
+            verdict = self._check(s, row, contact, now)
+            if verdict:
+                return verdict
+            plan = self._plan(row, contact, now)
+            if plan == "no_template":
+                self._fail(row, OUTSIDE_WINDOW, "WhatsApp contact outside the 24-hour window and "
+                           "no approved template for this message", now)
+                return "failed"
+            phone, channel = contact.phone, row.channel
+            body, content_sid, variables = row.body, row.content_sid, row.content_variables
+        self.limiter.wait(channel)
+        result = self._send(channel, phone, body, content_sid, variables, plan)
+        if result.error_code == OUTSIDE_WINDOW and plan == "body" and content_sid:
+            plan = "template"  # our record of the last inbound was stale: use the template
+            result = self._send(channel, phone, body, content_sid, variables, plan)
+        with self.db.session() as s:
+            row = s.get(OutboxMessage, row_id)
+            return self._record(s, row, result, plan, now)
+
+    def _check(self, s: Session, row: OutboxMessage, contact: Contact | None, now) -> str | None:
+        """Cancel or defer a row that must not go out now; return that outcome or None."""
+        if contact is None or contact.opted_out_at is not None:
+            return self._cancel(row, "contact opted out", now)
+        if row.topic and row.topic == support.FLOW:
+            return self._cancel(row, "never a proactive message about violence", now)
+        if row.not_after is not None and row.not_after <= now:
+            return self._cancel(row, "expired before it could be sent", now)
+        if not row.urgent and in_quiet_hours(now):
+            return self._defer(row, quiet_hours_end(now), now, "quiet hours")
+        open_support = s.scalar(select(ConversationState.expires_at).where(
+            ConversationState.contact_id == row.contact_id, ConversationState.flow == support.FLOW,
+            ConversationState.expires_at > now))
+        if open_support is not None:  # never interrupt a conversation about violence
+            return self._defer(row, open_support, now, "open support conversation")
+        return None
+
+    @staticmethod
+    def _plan(row: OutboxMessage, contact: Contact, now: datetime) -> str:
+        """Choose free-form "body" or the approved "template" (WhatsApp outside 24 h)."""
+        if row.channel != "whatsapp":
+            return "body"
+        last = contact.last_whatsapp_inbound_at
+        if last is not None and now - last < WHATSAPP_WINDOW:
+            return "body"
+        return "template" if row.content_sid else "no_template"
+
+    def _send(self, channel, phone, body, content_sid, variables, plan):
+        if plan == "template":
+            return self.services.send(channel, phone, None, self.status_callback,
+                                      content_sid=content_sid, content_variables=variables or {})
+        return self.services.send(channel, phone, body, self.status_callback)
+
+    def _record(self, s: Session, row: OutboxMessage, result, plan: str, now: datetime) -> str:
+        """Store Twilio's answer on the row; return the outcome."""
+        row.updated_at = now
+        if result.ok:
+            row.status, row.twilio_sid, row.sent_as, row.sent_at = "sent", result.sid, plan, now
+            row.segments, row.error_code, row.error_message = result.num_segments, None, None
+            s.add(Message(contact_id=row.contact_id, direction="out", channel=row.channel,
+                          body=row.body, twilio_sid=result.sid, status=result.status or "queued",
+                          segments=result.num_segments, flow=row.source, entities={},
+                          created_at=now, updated_at=now))
+            return "sent"
+        if result.ambiguous:  # Twilio may have it: checked after the lease, never resent blindly
+            row.claimed_at, row.error_message = now, (result.error_message or "")[:300]
+            return "unknown"
+        if result.error_code == OPTED_OUT:
+            contact = s.get(Contact, row.contact_id)
+            if contact.opted_out_at is None:
+                contact.opted_out_at = now
+            self._fail(row, OPTED_OUT, result.error_message, now)
+            from bot.outbox import cancel_queued
+            cancel_queued(s, now, "contact opted out (21610)", contact_id=row.contact_id)
+            return "opted_out"
+        if result.retryable and row.attempts < self.settings.outbox_max_attempts:
+            delay = timedelta(seconds=self.settings.outbox_backoff_seconds * 2 ** (row.attempts - 1))
+            delay = min(delay, MAX_BACKOFF) * (1 + random.random() * 0.1)
+            row.status, row.next_attempt_at = "queued", now + delay
+            row.error_code, row.error_message = result.error_code, (result.error_message or "")[:300]
+            row.claimed_by = row.claimed_at = None
+            return "retry"
+        self._fail(row, result.error_code, result.error_message, now)
+        return "failed"
+
+    @staticmethod
+    def _fail(row: OutboxMessage, code, message, now) -> None:
+        row.status, row.error_code, row.error_message = "failed", code, (message or "")[:300]
+        row.updated_at = now
+
+    @staticmethod
+    def _cancel(row: OutboxMessage, reason: str, now) -> str:
+        row.status, row.error_message, row.updated_at = "canceled", reason, now
+        return "canceled"
+
+    @staticmethod
+    def _defer(row: OutboxMessage, until: datetime, now, reason: str) -> str:
+        row.status, row.next_attempt_at, row.error_message = "queued", until, reason
+        row.attempts, row.claimed_by, row.claimed_at, row.updated_at = row.attempts - 1, None, None, now
+        return "deferred"
+
+    # ---- recovery of rows left in `sending` --------------------------------
+    def recover(self, now: datetime) -> list[str]:
+        """Settle rows whose sender died or got no answer, once their lease ran out."""
+        stale = (select(OutboxMessage.id, OutboxMessage.claimed_at)
+                 .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at <= now - self.lease)
+                 .order_by(OutboxMessage.id).limit(self.batch))
+        with self.db.session() as s:
+            candidates = s.execute(stale).all()
+            taken = []
+            for row_id, claimed_at in candidates:  # take over only if nobody else just did
+                result = s.execute(update(OutboxMessage)
+                                   .where(OutboxMessage.id == row_id,
+                                          OutboxMessage.status == "sending",
+                                          OutboxMessage.claimed_at == claimed_at)
+                                   .values(claimed_by=self.name, claimed_at=now)
+                                   .execution_options(synchronize_session=False))
+                if result.rowcount == 1:
+                    taken.append((row_id, claimed_at))
+        return [self._settle(row_id, claimed_at, now) for row_id, claimed_at in taken]
+
+    def _settle(self, row_id: int, claimed_at: datetime, now: datetime) -> str:
+        with self.db.session() as s:
+            row = s.get(OutboxMessage, row_id)
+            contact = s.get(Contact, row.contact_id)
+            try:
+                sid = self._find_at_twilio(s, row, contact, claimed_at)
+            except Exception as exc:  # noqa: BLE001 - try again after another lease
+                log.warning("cannot check outbox row %s with Twilio (%s): retried later", row_id, exc)
+                return "unsettled"
+            if sid:
+                row.status, row.twilio_sid, row.sent_at, row.updated_at = "sent", sid, now, now
+                row.error_message = "sent (found at Twilio after the sender stopped)"
+                s.add(Message(contact_id=row.contact_id, direction="out", channel=row.channel,
+                              body=row.body, twilio_sid=sid, status="queued", flow=row.source,
+                              entities={}, created_at=now, updated_at=now))
+                return "recovered_sent"
+            row.status, row.next_attempt_at, row.updated_at = "queued", now, now
+            row.claimed_by = row.claimed_at = None
+            return "recovered_requeued"
+
+    def _find_at_twilio(self, s: Session, row: OutboxMessage, contact: Contact,
+                        claimed_at: datetime) -> str | None:
+        """Return the SID of the message Twilio accepted for this row, or None."""
+        client = self.services.twilio
+        if client is None:
+            raise RuntimeError("no Twilio client")
+        channel = channels.get(row.channel)
+        since = claimed_at - timedelta(seconds=60)  # clock skew; Twilio keeps whole seconds
+        rendered = channel.render(row.body)
+        found = [m for m in client.messages.list(to=channel.address(contact.phone), limit=50)
+                 if (m.direction or "outbound-api") == "outbound-api"
+                 and (m.date_created is None or m.date_created >= since)]
+        if not found:
+            return None
+        sids = [m.sid for m in found]
+        known = set(s.scalars(select(OutboxMessage.twilio_sid).where(
+            OutboxMessage.twilio_sid.in_(sids))))
+        known |= set(s.scalars(select(Message.twilio_sid).where(Message.twilio_sid.in_(sids))))
+        for m in found:
+            if m.sid in known:
+                continue
+            if m.body == rendered or (row.content_sid and m.body != rendered):
+                return m.sid
+        return None
