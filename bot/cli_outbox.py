@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import sys
 from datetime import datetime
 
 import click
@@ -92,7 +93,7 @@ def sender_command(once: bool, batch: int | None) -> None:
             due = s.query(OutboxMessage).filter(OutboxMessage.status.in_(["queued", "sending"]),
                                                 OutboxMessage.next_attempt_at <= utcnow()).count()
         logging.getLogger("bot.twilio_rest").setLevel(logging.ERROR)
-        with click.progressbar(length=due, label="sending", file=click.get_text_stream("stderr")) as bar:
+        with click.progressbar(length=due, label="sending", file=sys.stderr) as bar:
             totals = sender.drain(progress=bar.update)
         click.echo(json.dumps(totals, sort_keys=True))
         return
@@ -201,7 +202,7 @@ def broadcast_send(broadcast_id: int) -> None:
                 return
             total = len(broadcasts.audience(s, b, now))
             with click.progressbar(length=total, label="queueing",
-                                   file=click.get_text_stream("stderr")) as bar:
+                                   file=sys.stderr) as bar:
                 counts = broadcasts.run(s, b, now, progress=bar.update)
     except broadcasts.BroadcastError as exc:
         raise click.ClickException(str(exc)) from None
