@@ -134,15 +134,21 @@ class Sender:
                .where(OutboxMessage.status == "queued", OutboxMessage.next_attempt_at <= now)
                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit))
         if self.postgres:
+            # Lock first, update second: inside `UPDATE ... WHERE id IN (SELECT ... SKIP
+            # LOCKED LIMIT n)` PostgreSQL may run the subquery again and claim far more.
             due = due.with_for_update(skip_locked=True)
-        stmt = (update(OutboxMessage)
-                .where(OutboxMessage.id.in_(due.scalar_subquery()), OutboxMessage.status == "queued")
+        with self.db.session() as s:
+            ids = s.scalars(due).all()
+            if not ids:
+                return []
+            claimed = s.scalars(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "queued")
                 .values(status="sending", claimed_by=self.name, claimed_at=now,
                         attempts=OutboxMessage.attempts + 1, updated_at=now)
                 .returning(OutboxMessage.id)
-                .execution_options(synchronize_session=False))
-        with self.db.session() as s:
-            return sorted(s.scalars(stmt).all())
+                .execution_options(synchronize_session=False)).all()
+        return sorted(claimed)
 
     # ---- one message -----------------------------------------------------
     def deliver(self, row_id: int, now: datetime) -> str:
