@@ -76,37 +76,43 @@ def outbox_status(broadcast_id: int | None) -> None:
 @click.command("sender")
 @click.option("--once", is_flag=True, help="Send everything due now, then exit (else run forever).")
 @click.option("--batch", type=int, help="Rows claimed at a time (default OUTBOX_BATCH, 50).")
+@click.option("--workers", type=click.IntRange(1, 32),
+              help="Threads sending in parallel, sharing the rate limit (default OUTBOX_WORKERS, 4).")
 @with_appcontext
-def sender_command(once: bool, batch: int | None) -> None:
+def sender_command(once: bool, batch: int | None, workers: int | None) -> None:
     """Run the outbox sender: claim due messages and send them through Twilio."""
-    from bot.sender import Sender
+    from dataclasses import replace
+
+    from bot.sender import Sender, run_workers
 
     _require_migrated()
     svc = services()
     if svc.twilio is None and once:
         raise click.ClickException("TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN are not set: cannot send")
-    sender = Sender(svc)
     if batch:
-        sender.batch = batch
+        svc.settings = replace(svc.settings, outbox_batch=batch)
+    workers = workers or svc.settings.outbox_workers
+    sender = Sender(svc)
     if once:
         with svc.db.session() as s:
             due = s.query(OutboxMessage).filter(OutboxMessage.status.in_(["queued", "sending"]),
                                                 OutboxMessage.next_attempt_at <= utcnow()).count()
         logging.getLogger("bot.twilio_rest").setLevel(logging.ERROR)
         with click.progressbar(length=due, label="sending", file=sys.stderr) as bar:
-            totals = sender.drain(progress=bar.update)
+            totals = run_workers(svc, workers, once=True, progress=bar.update)
         click.echo(json.dumps(totals, sort_keys=True))
         return
     stopping = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
-    click.echo(f"sender {sender.name} running (Ctrl-C stops)", err=True)
+    for signum in (signal.SIGTERM, signal.SIGINT):  # finish the batch in hand, then stop
+        signal.signal(signum, lambda *_: stopping.append(True))
+    click.echo(f"sender {sender.name} running with {workers} worker(s) (Ctrl-C stops)", err=True)
     try:
         if svc.twilio is None:  # stay up under `make run` (honcho stops all if one exits)
             click.echo("outbound disabled without Twilio credentials: the sender waits", err=True)
             while not stopping:
                 sender.sleep(1.0)
         else:
-            sender.run_forever(stop=lambda: bool(stopping))
+            run_workers(svc, workers, once=False, stop=lambda: bool(stopping))
     except KeyboardInterrupt:
         pass
     click.echo("sender stopped", err=True)

@@ -27,15 +27,17 @@ import logging
 import os
 import random
 import socket
+import threading
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot import channels
-from bot.outbox import in_quiet_hours, quiet_hours_end
+from bot.outbox import cancel_queued, in_quiet_hours, quiet_hours_end
 from flows import support
 from models import Contact, ConversationState, Message, OutboxMessage, utcnow
 
@@ -51,29 +53,58 @@ class RateLimiter:
     def __init__(self, rates: dict[str, float], clock=time.monotonic, sleep=time.sleep):
         self.rates, self.clock, self.sleep = rates, clock, sleep
         self._next: dict[str, float] = {}
+        self._lock = threading.Lock()  # shared by the worker threads of one sender process
 
     def wait(self, channel: str) -> None:
         """Block until `channel` may send again."""
         rate = self.rates.get(channel) or 0
         if rate <= 0:
             return
-        now = self.clock()
-        slot = max(self._next.get(channel, now), now)
+        with self._lock:
+            now = self.clock()
+            slot = max(self._next.get(channel, now), now)
+            self._next[channel] = slot + 1.0 / rate
         if slot > now:
             self.sleep(slot - now)
-        self._next[channel] = slot + 1.0 / rate
+
+
+def run_workers(services, workers: int, once: bool = True, progress=None,
+                stop=lambda: False) -> dict:
+    """Run `workers` senders in threads sharing one rate limiter; return their summed counts."""
+    first = Sender(services)
+    senders = [first] + [Sender(services, limiter=first.limiter) for _ in range(workers - 1)]
+    lock, totals = threading.Lock(), {}
+
+    def report(n):
+        if progress:
+            with lock:
+                progress(n)
+
+    def work(sender: Sender) -> None:
+        counts = sender.drain(progress=report) if once else sender.run_forever(stop=stop)
+        with lock:
+            for key, value in (counts or {}).items():
+                totals[key] = totals.get(key, 0) + value
+
+    threads = [threading.Thread(target=work, args=(sender,), name=f"sender-{i}", daemon=True)
+               for i, sender in enumerate(senders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return totals
 
 
 class Sender:
     """Send due outbox rows; several may run at once on PostgreSQL."""
 
     def __init__(self, services, *, name: str | None = None, clock=time.monotonic,
-                 sleep=time.sleep, now=utcnow):
+                 sleep=time.sleep, now=utcnow, limiter: RateLimiter | None = None):
         s = services.settings
         self.services, self.db, self.settings = services, services.db, s
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.limiter = RateLimiter({"sms": s.outbox_rate_sms, "whatsapp": s.outbox_rate_whatsapp},
-                                   clock, sleep)
+        self.limiter = limiter or RateLimiter(
+            {"sms": s.outbox_rate_sms, "whatsapp": s.outbox_rate_whatsapp}, clock, sleep)
         self.sleep, self.now = sleep, now
         self.lease = timedelta(seconds=s.outbox_lease_seconds)
         self.batch = s.outbox_batch
@@ -87,10 +118,31 @@ class Sender:
         counts: dict[str, int] = {}
         for outcome in self.recover(now):
             counts[outcome] = counts.get(outcome, 0) + 1
-        for row_id in self.claim(now, self.batch):
-            outcome = self.deliver(row_id, fixed or self.now())
-            counts[outcome] = counts.get(outcome, 0) + 1
+        claimed = self.claim(now, self.batch)
+        if not claimed:
+            return counts
+        with self.db.engine.connect() as conn:  # one connection for the batch: no pool round trips
+            for row_id in claimed:
+                outcome = self.deliver(row_id, fixed or self.now(), conn)
+                counts[outcome] = counts.get(outcome, 0) + 1
         return counts
+
+    @contextmanager
+    def _session(self, conn=None):
+        """Yield a session on `conn` (or the pool) that commits on success."""
+        if conn is None:
+            with self.db.session() as s:
+                yield s
+            return
+        s = Session(bind=conn, expire_on_commit=False)
+        try:
+            yield s
+            s.commit()
+        except BaseException:
+            s.rollback()
+            raise
+        finally:
+            s.close()
 
     def drain(self, progress=None, fixed_now: datetime | None = None) -> dict:
         """Send everything due now, waiting out leases of rows other senders left; return counts."""
@@ -151,14 +203,22 @@ class Sender:
         return sorted(claimed)
 
     # ---- one message -----------------------------------------------------
-    def deliver(self, row_id: int, now: datetime) -> str:
+    def deliver(self, row_id: int, now: datetime, conn=None) -> str:
         """Send one claimed row (unless it must be canceled or deferred); return the outcome."""
-        with self.db.session() as s:
-            row = s.get(OutboxMessage, row_id)
-            if row is None or row.status != "sending" or row.claimed_by != self.name:
+        with self._session(conn) as s:  # one query: the row, its contact, an open support talk
+            found = s.execute(
+                select(OutboxMessage, Contact, ConversationState.expires_at)
+                .join(Contact, Contact.id == OutboxMessage.contact_id)
+                .outerjoin(ConversationState, (ConversationState.contact_id == Contact.id)
+                           & (ConversationState.flow == support.FLOW)
+                           & (ConversationState.expires_at > now))
+                .where(OutboxMessage.id == row_id)).first()
+            if found is None:
                 return "lost_claim"
-            contact = s.get(Contact, row.contact_id)
-            verdict = self._check(s, row, contact, now)
+            row, contact, open_support = found
+            if row.status != "sending" or row.claimed_by != self.name:
+                return "lost_claim"
+            verdict = self._check(row, contact, open_support, now)
             if verdict:
                 return verdict
             plan = self._plan(row, contact, now)
@@ -166,20 +226,17 @@ class Sender:
                 self._fail(row, OUTSIDE_WINDOW, "WhatsApp contact outside the 24-hour window and "
                            "no approved template for this message", now)
                 return "failed"
-            phone, channel = contact.phone, row.channel
-            body, content_sid, variables = row.body, row.content_sid, row.content_variables
-        self.limiter.wait(channel)
-        result = self._send(channel, phone, body, content_sid, variables, plan)
-        if result.error_code == OUTSIDE_WINDOW and plan == "body" and content_sid:
+        self.limiter.wait(row.channel)
+        result = self._send(row.channel, contact.phone, row, plan)
+        if result.error_code == OUTSIDE_WINDOW and plan == "body" and row.content_sid:
             plan = "template"  # our record of the last inbound was stale: use the template
-            result = self._send(channel, phone, body, content_sid, variables, plan)
-        with self.db.session() as s:
-            row = s.get(OutboxMessage, row_id)
+            result = self._send(row.channel, contact.phone, row, plan)
+        with self._session(conn) as s:
             return self._record(s, row, result, plan, now)
 
-    def _check(self, s: Session, row: OutboxMessage, contact: Contact | None, now) -> str | None:
+    def _check(self, row: OutboxMessage, contact: Contact, open_support, now) -> str | None:
         """Cancel or defer a row that must not go out now; return that outcome or None."""
-        if contact is None or contact.opted_out_at is not None:
+        if contact.opted_out_at is not None:
             return self._cancel(row, "contact opted out", now)
         if row.topic and row.topic == support.FLOW:
             return self._cancel(row, "never a proactive message about violence", now)
@@ -187,9 +244,6 @@ class Sender:
             return self._cancel(row, "expired before it could be sent", now)
         if not row.urgent and in_quiet_hours(now):
             return self._defer(row, quiet_hours_end(now), now, "quiet hours")
-        open_support = s.scalar(select(ConversationState.expires_at).where(
-            ConversationState.contact_id == row.contact_id, ConversationState.flow == support.FLOW,
-            ConversationState.expires_at > now))
         if open_support is not None:  # never interrupt a conversation about violence
             return self._defer(row, open_support, now, "open support conversation")
         return None
@@ -204,43 +258,53 @@ class Sender:
             return "body"
         return "template" if row.content_sid else "no_template"
 
-    def _send(self, channel, phone, body, content_sid, variables, plan):
+    def _send(self, channel: str, phone: str, row: OutboxMessage, plan: str):
         if plan == "template":
             return self.services.send(channel, phone, None, self.status_callback,
-                                      content_sid=content_sid, content_variables=variables or {})
-        return self.services.send(channel, phone, body, self.status_callback)
+                                      content_sid=row.content_sid,
+                                      content_variables=row.content_variables or {})
+        return self.services.send(channel, phone, row.body, self.status_callback)
 
     def _record(self, s: Session, row: OutboxMessage, result, plan: str, now: datetime) -> str:
-        """Store Twilio's answer on the row; return the outcome."""
-        row.updated_at = now
+        """Store Twilio's answer on the row, only while our claim holds; return the outcome."""
+        error = (result.error_message or "")[:300] or None
         if result.ok:
-            row.status, row.twilio_sid, row.sent_as, row.sent_at = "sent", result.sid, plan, now
-            row.segments, row.error_code, row.error_message = result.num_segments, None, None
+            outcome = "sent"
+            values = dict(status="sent", twilio_sid=result.sid, sent_as=plan, sent_at=now,
+                          segments=result.num_segments, error_code=None, error_message=None)
+        elif result.ambiguous:  # Twilio may have it: checked after the lease, never resent blindly
+            outcome, values = "unknown", dict(claimed_at=now, error_message=error)
+        elif result.error_code == OPTED_OUT:
+            outcome, values = "opted_out", dict(status="failed", error_code=OPTED_OUT,
+                                                error_message=error)
+        elif result.retryable and row.attempts < self.settings.outbox_max_attempts:
+            delay = timedelta(seconds=self.settings.outbox_backoff_seconds * 2 ** (row.attempts - 1))
+            delay = min(delay, MAX_BACKOFF) * (1 + random.random() * 0.1)
+            outcome = "retry"
+            values = dict(status="queued", next_attempt_at=now + delay, error_code=result.error_code,
+                          error_message=error, claimed_by=None, claimed_at=None)
+        else:
+            outcome, values = "failed", dict(status="failed", error_code=result.error_code,
+                                             error_message=error)
+        updated = s.execute(update(OutboxMessage)
+                            .where(OutboxMessage.id == row.id, OutboxMessage.status == "sending",
+                                   OutboxMessage.claimed_by == self.name)
+                            .values(updated_at=now, **values)
+                            .execution_options(synchronize_session=False))
+        if updated.rowcount != 1:  # another sender took the row over: it will ask Twilio
+            log.warning("outbox row %s: lease lost before recording %s", row.id, outcome)
+            return "lease_lost"
+        if outcome == "sent":
             s.add(Message(contact_id=row.contact_id, direction="out", channel=row.channel,
                           body=row.body, twilio_sid=result.sid, status=result.status or "queued",
                           segments=result.num_segments, flow=row.source, entities={},
                           created_at=now, updated_at=now))
-            return "sent"
-        if result.ambiguous:  # Twilio may have it: checked after the lease, never resent blindly
-            row.claimed_at, row.error_message = now, (result.error_message or "")[:300]
-            return "unknown"
-        if result.error_code == OPTED_OUT:
-            contact = s.get(Contact, row.contact_id)
-            if contact.opted_out_at is None:
-                contact.opted_out_at = now
-            self._fail(row, OPTED_OUT, result.error_message, now)
-            from bot.outbox import cancel_queued
+        elif outcome == "opted_out":
+            s.execute(update(Contact).where(Contact.id == row.contact_id,
+                                            Contact.opted_out_at.is_(None))
+                      .values(opted_out_at=now).execution_options(synchronize_session=False))
             cancel_queued(s, now, "contact opted out (21610)", contact_id=row.contact_id)
-            return "opted_out"
-        if result.retryable and row.attempts < self.settings.outbox_max_attempts:
-            delay = timedelta(seconds=self.settings.outbox_backoff_seconds * 2 ** (row.attempts - 1))
-            delay = min(delay, MAX_BACKOFF) * (1 + random.random() * 0.1)
-            row.status, row.next_attempt_at = "queued", now + delay
-            row.error_code, row.error_message = result.error_code, (result.error_message or "")[:300]
-            row.claimed_by = row.claimed_at = None
-            return "retry"
-        self._fail(row, result.error_code, result.error_message, now)
-        return "failed"
+        return outcome
 
     @staticmethod
     def _fail(row: OutboxMessage, code, message, now) -> None:

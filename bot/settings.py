@@ -40,6 +40,7 @@ class Settings:
     outbox_max_attempts: int = 8
     outbox_backoff_seconds: float = 30.0
     outbox_batch: int = 50
+    outbox_workers: int = 4
     sms_price_per_segment: float = 0.05
     whatsapp_price_per_message: float = 0.05
     extra: dict = field(default_factory=dict)
@@ -108,6 +109,7 @@ def from_env(env: dict | None = None) -> Settings:
         outbox_max_attempts=int(get("OUTBOX_MAX_ATTEMPTS") or 8),
         outbox_backoff_seconds=float(get("OUTBOX_BACKOFF_SECONDS") or 30.0),
         outbox_batch=int(get("OUTBOX_BATCH") or 50),
+        outbox_workers=int(get("OUTBOX_WORKERS") or 4),
         sms_price_per_segment=float(get("SMS_PRICE_PER_SEGMENT") or 0.05),
         whatsapp_price_per_message=float(get("WHATSAPP_PRICE_PER_MESSAGE") or 0.05),
     )
