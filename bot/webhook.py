@@ -11,7 +11,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.engine import Inbound
 from bot.runtime import services
-from models import Message, OutboxMessage, utcnow
+from models import Contact, Message, OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
 bp = Blueprint("twilio", __name__, url_prefix="/webhooks/twilio")
@@ -92,6 +92,10 @@ def status():
         for row in (message, outbox):
             if row is not None and row.advance_status(new_status, code):
                 row.updated_at = utcnow()
+        if code == 21610 and outbox is not None:  # the carrier says this person sent STOP
+            contact = session.get(Contact, outbox.contact_id)
+            if contact is not None and contact.opted_out_at is None:
+                contact.opted_out_at = utcnow()
     return Response(status=204)
 
 

@@ -194,6 +194,18 @@ def test_status_callbacks_update_outbox_rows(app, db, fake_twilio):
     assert rows(db)[0].status == "delivered"
 
 
+def test_failed_callback_with_21610_stops_the_contact(app, db, fake_twilio):
+    with db.session() as s:
+        contacts = add_contacts(s, 1)
+    queue(db, contacts)
+    Sender(services(app)).run_once(NOON)
+    form = {"MessageSid": rows(db)[0].twilio_sid, "MessageStatus": "failed", "ErrorCode": "21610"}
+    assert post_signed(app.test_client(), "/webhooks/twilio/status", form).status_code == 204
+    assert (rows(db)[0].status, rows(db)[0].error_code) == ("failed", 21610)
+    with db.session() as s:
+        assert s.get(Contact, contacts[0].id).opted_out_at is not None
+
+
 def test_quiet_hours_hold_messages_until_seven_except_red_alerts(app, db, fake_twilio):
     with db.session() as s:
         contacts = add_contacts(s, 2)
