@@ -118,7 +118,7 @@ class Sender:
         counts: dict[str, int] = {}
         for outcome in self.recover(now):
             counts[outcome] = counts.get(outcome, 0) + 1
-        claimed = self.claim(now, self.batch)
+        claimed = self.claim(now, self._claim_limit())
         if not claimed:
             return counts
         with self.db.engine.connect() as conn:  # one connection for the batch: no pool round trips
@@ -126,6 +126,17 @@ class Sender:
                 outcome = self.deliver(row_id, fixed or self.now(), conn)
                 counts[outcome] = counts.get(outcome, 0) + 1
         return counts
+
+    def _claim_limit(self) -> int:
+        """Claim no more than the slowest channel sends in a quarter of the lease.
+
+        A claimed row must be sent well before its lease runs out, or another sender
+        could take it over while we are about to send it.
+        """
+        rates = [r for r in self.limiter.rates.values() if r and r > 0]
+        if not rates:
+            return self.batch
+        return max(1, min(self.batch, int(min(rates) * self.lease.total_seconds() / 4)))
 
     @contextmanager
     def _session(self, conn=None):

@@ -269,3 +269,10 @@ def test_row_of_a_dead_sender_is_resent_only_if_twilio_never_got_it(database_url
     assert sorted(m["to"] for m in fake_twilio.messages) == sorted(c.phone for c in contacts)
     assert len(claimed) == 2 and {r.status for r in rows(db)} == {"sent"}
     db.dispose()
+
+
+def test_claims_no_more_than_it_can_send_within_its_lease(database_url, fake_twilio):
+    app = outbox_app(database_url, fake_twilio, OUTBOX_RATE_SMS=0.1, OUTBOX_LEASE_SECONDS=120)
+    sender = Sender(services(app))
+    assert sender._claim_limit() == 3  # 0.1/s x 30 s (a quarter of the lease)
+    services(app).db.dispose()
