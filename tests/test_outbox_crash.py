@@ -113,3 +113,36 @@ def test_two_senders_at_once_send_nothing_twice(pg_app, database_url, fake_twili
     with services(pg_app).db.session() as s:
         assert s.scalar(select(func.count()).select_from(OutboxMessage)
                         .where(OutboxMessage.status != "sent")) == 0
+
+
+def test_due_job_killed_mid_way_leaves_all_or_nothing_and_reruns_once(pg_app, database_url):
+    """What a scheduler restart during `send_due_broadcasts` does: the job dies, then runs again."""
+    db = services(pg_app).db
+    now = utcnow()
+    with db.session() as s:
+        add_contacts(s, 10_000, now=now)
+        b = broadcasts.create(s, name="precios", texts={"es": "Papa: S/ 1.20 el kilo"}, now=now)
+        broadcasts.schedule(s, b, now)
+        b_id = b.id
+    job = ["-c", f"from bot.jobs import run_job; run_job('send_due_broadcasts', {database_url!r})"]
+    proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "python"), *job], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # the job is building rows in its one transaction
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+
+    def state():
+        with db.session() as s:
+            rows = s.scalar(select(func.count()).select_from(OutboxMessage))
+            return rows, s.get(Broadcast, b_id).status
+
+    killed = state()
+    assert killed in {(0, "scheduled"), (10_000, "done")}  # never half a broadcast
+    OUTPUT_DIR.mkdir(exist_ok=True)
+    (OUTPUT_DIR / "due-job-kill.json").write_text(json.dumps({"after_kill": killed}))
+    again = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), *job], cwd=ROOT, timeout=120,
+                           capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert state() == (10_000, "done")
+    with db.session() as s:
+        assert s.scalar(select(func.count(func.distinct(OutboxMessage.contact_id)))) == 10_000
