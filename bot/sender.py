@@ -3,9 +3,9 @@
 Never twice, never lost — how:
 
 * Claiming commits `status='sending'` (with `claimed_by`, `claimed_at`) BEFORE
-  Twilio is called. On PostgreSQL the claim is
-  ``UPDATE outbox ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)``, so any
-  number of senders share the work; on SQLite the same UPDATE's
+  Twilio is called. On PostgreSQL the claim is ``SELECT ... FOR UPDATE SKIP
+  LOCKED`` then ``UPDATE ... WHERE id IN (those) AND status='queued'`` in one
+  transaction, so any number of senders share the work; on SQLite the UPDATE's
   ``status='queued'`` guard is atomic under SQLite's single writer.
 * Each Twilio answer is committed at once (sent / queued again / failed).
 * A row can stay in `sending` only if the sender died between the claim and
@@ -73,7 +73,7 @@ def run_workers(services, workers: int, once: bool = True, progress=None,
     """Run `workers` senders in threads sharing one rate limiter; return their summed counts."""
     first = Sender(services)
     senders = [first] + [Sender(services, limiter=first.limiter) for _ in range(workers - 1)]
-    lock, totals = threading.Lock(), {}
+    lock, totals, errors = threading.Lock(), {}, []
 
     def report(n):
         if progress:
@@ -81,7 +81,12 @@ def run_workers(services, workers: int, once: bool = True, progress=None,
                 progress(n)
 
     def work(sender: Sender) -> None:
-        counts = sender.drain(progress=report) if once else sender.run_forever(stop=stop)
+        try:
+            counts = sender.drain(progress=report) if once else sender.run_forever(stop=stop)
+        except Exception as exc:  # noqa: BLE001 - reported after the other workers finish
+            log.exception("sender worker %s failed", sender.name)
+            errors.append(exc)
+            return
         with lock:
             for key, value in (counts or {}).items():
                 totals[key] = totals.get(key, 0) + value
@@ -92,6 +97,8 @@ def run_workers(services, workers: int, once: bool = True, progress=None,
         thread.start()
     for thread in threads:
         thread.join()
+    if errors:
+        raise errors[0]
     return totals
 
 
@@ -175,7 +182,12 @@ class Sender:
     def run_forever(self, idle_seconds: float = 1.0, stop=lambda: False) -> None:
         """Run until `stop()` is true, sleeping when nothing is due."""
         while not stop():
-            counts = self.run_once()
+            try:
+                counts = self.run_once()
+            except Exception:  # noqa: BLE001 - a database or network hiccup must not end the loop
+                log.exception("sender %s: round failed; trying again", self.name)
+                self.sleep(idle_seconds * 5)
+                continue
             if counts:
                 log.info("sender %s: %s", self.name, counts)
             else:

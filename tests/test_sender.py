@@ -276,3 +276,14 @@ def test_claims_no_more_than_it_can_send_within_its_lease(database_url, fake_twi
     sender = Sender(services(app))
     assert sender._claim_limit() == 3  # 0.1/s x 30 s (a quarter of the lease)
     services(app).db.dispose()
+
+
+def test_worker_threads_share_the_work_and_send_each_once(app, db, fake_twilio):
+    from bot.sender import run_workers
+
+    now = utcnow()
+    with db.session() as s:
+        contacts = add_contacts(s, 60)
+    queue(db, contacts, now=now, urgent=True)
+    assert run_workers(services(app), 3) == {"sent": 60}
+    assert sorted(m["to"] for m in fake_twilio.messages) == sorted(c.phone for c in contacts)
