@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
+import time
 from datetime import datetime
 
 import click
@@ -83,7 +85,7 @@ def sender_command(once: bool, batch: int | None, workers: int | None) -> None:
     """Run the outbox sender: claim due messages and send them through Twilio."""
     from dataclasses import replace
 
-    from bot.sender import Sender, run_workers
+    from bot.sender import run_workers
 
     _require_migrated()
     svc = services()
@@ -92,7 +94,6 @@ def sender_command(once: bool, batch: int | None, workers: int | None) -> None:
     if batch:
         svc.settings = replace(svc.settings, outbox_batch=batch)
     workers = workers or svc.settings.outbox_workers
-    sender = Sender(svc)
     if once:
         with svc.db.session() as s:
             due = s.query(OutboxMessage).filter(OutboxMessage.status.in_(["queued", "sending"]),
@@ -105,12 +106,13 @@ def sender_command(once: bool, batch: int | None, workers: int | None) -> None:
     stopping = []
     for signum in (signal.SIGTERM, signal.SIGINT):  # finish the batch in hand, then stop
         signal.signal(signum, lambda *_: stopping.append(True))
-    click.echo(f"sender {sender.name} running with {workers} worker(s) (Ctrl-C stops)", err=True)
+    click.echo(f"sender (pid {os.getpid()}) running with {workers} worker(s) (Ctrl-C stops)",
+               err=True)
     try:
         if svc.twilio is None:  # stay up under `make run` (honcho stops all if one exits)
             click.echo("outbound disabled without Twilio credentials: the sender waits", err=True)
             while not stopping:
-                sender.sleep(1.0)
+                time.sleep(1.0)
         else:
             run_workers(svc, workers, once=False, stop=lambda: bool(stopping))
     except KeyboardInterrupt:
