@@ -9,12 +9,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import select
+from sqlalchemy import JSON, Boolean, Integer, String, Text, case, cast, func, literal, null, select
 from sqlalchemy.orm import Session
 
 from bot.gsm7 import segment_count, to_gsm7
-from bot.outbox import LIMA, cancel_queued, check_topic, enqueue_many, in_quiet_hours
-from models import Broadcast, Contact
+from bot.outbox import (LIMA, cancel_queued, check_topic, dialect_insert, first_attempt_at,
+                        in_quiet_hours)
+from models import Broadcast, Contact, OutboxMessage
+from models.base import UTCDateTime
 
 LANGUAGES = ("es", "qu", "ay")
 CHANNELS = ("sms", "whatsapp")
@@ -72,31 +74,37 @@ def create(session: Session, *, name: str, texts: dict, now: datetime, segment: 
     return broadcast
 
 
-def audience(session: Session, b: Broadcast, now: datetime) -> list[tuple]:
-    """Return (id, phone, language, channel, last_whatsapp_inbound_at) of each recipient."""
+def _segment(b: Broadcast, now: datetime) -> tuple[list, object]:
+    """Return the SQL conditions of the audience and the channel expression per contact."""
     seg = b.segment or {}
-    query = (select(Contact.id, Contact.phone, Contact.language, Contact.channels,
-                    Contact.last_whatsapp_inbound_at)
-             .where(Contact.opted_out_at.is_(None), Contact.consent_at.is_not(None))
-             .order_by(Contact.id))
+
+    def uses(channel: str):  # contacts.channels is a JSON list such as ["sms", "whatsapp"]
+        return cast(Contact.channels, Text).like(f'%"{channel}"%')
+
+    conditions = [Contact.opted_out_at.is_(None), Contact.consent_at.is_not(None)]
     for key, column in (("region", Contact.region), ("province", Contact.province),
                         ("language", Contact.language)):
         if seg.get(key):
             values = seg[key] if isinstance(seg[key], list) else [seg[key]]
-            query = query.where(column.in_([v.lower() for v in values]))
+            conditions.append(column.in_([v.lower() for v in values]))
     if seg.get("active_days"):
-        query = query.where(Contact.last_inbound_at >= now - timedelta(days=int(seg["active_days"])))
-    wanted = seg.get("channel")
-    people = []
-    for cid, phone, language, used, last_wa in session.execute(query):
-        used = used or []
-        if wanted and wanted not in used:
-            continue
-        channel = b.channel or ("whatsapp" if "whatsapp" in used else "sms")
-        if channel == "whatsapp" and "whatsapp" not in used:
-            continue  # WhatsApp reaches only those who wrote to us there
-        people.append((cid, phone, language or "es", channel, last_wa))
-    return people
+        conditions.append(Contact.last_inbound_at >= now - timedelta(days=int(seg["active_days"])))
+    if seg.get("channel"):
+        conditions.append(uses(seg["channel"]))
+    if b.channel == "whatsapp":
+        conditions.append(uses("whatsapp"))  # WhatsApp reaches only those who wrote to us there
+    channel = (literal(b.channel, String) if b.channel
+               else case((uses("whatsapp"), "whatsapp"), else_="sms"))
+    return conditions, channel
+
+
+def audience(session: Session, b: Broadcast, now: datetime) -> list[tuple]:
+    """Return (id, phone, language, channel, last_whatsapp_inbound_at) of each recipient."""
+    conditions, channel = _segment(b, now)
+    query = (select(Contact.id, Contact.phone, Contact.language, channel,
+                    Contact.last_whatsapp_inbound_at).where(*conditions).order_by(Contact.id))
+    return [(cid, phone, language or "es", chan, last)
+            for cid, phone, language, chan, last in session.execute(query)]
 
 
 def preview(session: Session, b: Broadcast, now: datetime, settings) -> dict:
@@ -135,22 +143,45 @@ def schedule(session: Session, b: Broadcast, now: datetime) -> Broadcast:
 
 
 def run(session: Session, b: Broadcast, now: datetime, progress=None) -> dict:
-    """Write the outbox rows of the broadcast's due occurrence; return counts."""
+    """Write the outbox rows of the broadcast's due occurrence in one statement; return counts.
+
+    INSERT ... SELECT from contacts, ON CONFLICT (key) DO NOTHING: the database
+    builds every row itself, and a re-run of the same occurrence adds nothing.
+    """
+    check_topic(b.topic)
     occurrence = b.next_run_at or now
     tag = occurrence.astimezone(timezone.utc).strftime("%Y%m%dT%H%MZ") if b.cron else "once"
-    rows = [dict(key=f"broadcast:{b.id}:{tag}:contact:{cid}", source="broadcast",
-                 broadcast_id=b.id, contact_id=cid, channel=channel, body=b.text_for(language),
-                 content_sid=b.content_sid, content_variables=b.content_variables,
-                 topic=b.topic, urgent=b.urgent)
-            for cid, _phone, language, channel, _last in audience(session, b, now)]
-    added = enqueue_many(session, rows, now, progress=progress)
+    conditions, channel = _segment(b, now)
+    texts = {lang: text for lang, text in (b.texts or {}).items()}
+    body = case(texts, value=Contact.language, else_=b.text_for(None)) if texts else literal("")
+    when = literal(first_attempt_at(now, b.urgent), UTCDateTime())
+    columns = {
+        "key": literal(f"broadcast:{b.id}:{tag}:contact:", String) + cast(Contact.id, String),
+        "source": literal("broadcast", String), "broadcast_id": literal(b.id, Integer),
+        "contact_id": Contact.id, "channel": channel, "body": body,
+        "content_sid": literal(b.content_sid, String),
+        "content_variables": literal(b.content_variables, JSON) if b.content_variables else null(),
+        "topic": literal(b.topic, String), "urgent": literal(bool(b.urgent), Boolean),
+        "status": literal("queued", String), "attempts": literal(0, Integer),
+        "next_attempt_at": when, "created_at": literal(now, UTCDateTime()),
+        "updated_at": literal(now, UTCDateTime()),
+    }
+    insert = dialect_insert(session)
+    stmt = (insert(OutboxMessage)
+            .from_select(list(columns), select(*columns.values()).where(*conditions))
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(OutboxMessage.id))
+    recipients = session.scalar(select(func.count()).select_from(Contact).where(*conditions))
+    added = len(session.execute(stmt).all())
+    if progress:
+        progress(recipients)
     b.runs, b.last_run_at = b.runs + 1, now
     if b.cron:
         start = max(now, occurrence) + timedelta(seconds=1)
         b.next_run_at = cron_trigger(b.cron).get_next_fire_time(None, start).astimezone(timezone.utc)
     else:
         b.status, b.next_run_at = "done", None
-    return {"recipients": len(rows), "queued": added, "already_queued": len(rows) - added}
+    return {"recipients": recipients, "queued": added, "already_queued": recipients - added}
 
 
 def cancel(session: Session, b: Broadcast, now: datetime) -> dict:

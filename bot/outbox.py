@@ -50,7 +50,7 @@ def check_topic(topic: str | None) -> None:
                            f"on topic {topic!r}")
 
 
-def _insert(session: Session):
+def dialect_insert(session: Session):
     """Return the dialect's INSERT that supports ON CONFLICT DO NOTHING."""
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -62,7 +62,7 @@ def _insert(session: Session):
 def enqueue_many(session: Session, rows: list[dict], now: datetime, chunk: int = 5000,
                  progress=None) -> int:
     """Insert outbox rows whose key is new; return how many were added (re-runs add 0)."""
-    insert = _insert(session)
+    insert = dialect_insert(session)
     added = 0
     for start in range(0, len(rows), chunk):
         batch = rows[start:start + chunk]

@@ -202,3 +202,26 @@ def test_cli_sender_once_drains(app, db, fake_twilio):
 def test_outbox_commands_have_help(app, command):
     result = app.test_cli_runner().invoke(args=[*command, "--help"])
     assert result.exit_code == 0 and len(result.output.splitlines()[2]) > 10
+
+
+def test_rows_carry_text_per_language_channel_template_and_quiet_hours(app, db):
+    from tests.outbox_helpers import NIGHT
+
+    with db.session() as s:
+        es = add_contacts(s, 1)
+        qu = add_contacts(s, 1, start=910_000_100, language="qu", channels=["sms", "whatsapp"])
+        ay = add_contacts(s, 1, start=910_000_200, language="ay")
+    b_id = make(db, content_sid="HX" + "c" * 32, content_variables={"1": "Junín"})
+    with db.session() as s:
+        b = broadcasts.schedule(s, s.get(Broadcast, b_id), NIGHT)
+        assert broadcasts.run(s, b, NIGHT)["queued"] == 3
+    with db.session() as s:
+        rows = {r.contact_id: r for r in s.scalars(select(OutboxMessage))}
+    assert rows[es[0].id].body == rows[ay[0].id].body == "Precio de la papa en Huancayo: S/ 1.20 el kilo"
+    assert (rows[qu[0].id].body, rows[qu[0].id].channel) == ("Papa chani", "whatsapp")
+    assert rows[es[0].id].channel == "sms"
+    assert rows[qu[0].id].content_variables == {"1": "Junín"}
+    assert rows[es[0].id].key == f"broadcast:{b_id}:once:contact:{es[0].id}"
+    seven = NIGHT.replace(hour=12, minute=0)  # 22:30 Lima: held until 07:00 Lima
+    assert {r.next_attempt_at for r in rows.values()} == {seven}
+    assert {(r.status, r.attempts, r.urgent) for r in rows.values()} == {("queued", 0, False)}
