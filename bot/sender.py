@@ -7,7 +7,11 @@ Never twice, never lost — how:
   LOCKED`` then ``UPDATE ... WHERE id IN (those) AND status='queued'`` in one
   transaction, so any number of senders share the work; on SQLite the UPDATE's
   ``status='queued'`` guard is atomic under SQLite's single writer.
-* Each Twilio answer is committed at once (sent / queued again / failed).
+* Each Twilio answer is committed at once (sent / queued again / failed). On
+  PostgreSQL that commit does not wait for the disk (synchronous_commit off,
+  for that transaction only): if the database itself crashes and loses it, the
+  row is back in `sending` and is settled as below. The claim does wait: losing
+  it could send a message twice.
 * A row can stay in `sending` only if the sender died between the claim and
   that commit, or Twilio's answer never came (read timeout, reset connection):
   then we do not know whether Twilio accepted it. Such a row is never resent
@@ -33,7 +37,7 @@ import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from bot import channels
@@ -255,6 +259,8 @@ class Sender:
             plan = "template"  # our record of the last inbound was stale: use the template
             result = self._send(row.channel, contact.phone, row, plan)
         with self._session(conn) as s:
+            if self.postgres:  # see the module docstring: a lost result is found again at Twilio
+                s.execute(text("SET LOCAL synchronous_commit TO OFF"))
             return self._record(s, row, result, plan, now)
 
     def _check(self, row: OutboxMessage, contact: Contact, open_support, now) -> str | None:
