@@ -45,14 +45,19 @@ def get(name: str) -> Channel:
         raise ValueError(f"unknown channel {name!r}; known: {', '.join(REGISTRY)}") from None
 
 
-def send(client, settings: Settings, channel_name: str, phone: str, body: str,
-         status_callback: str | None = None) -> SendResult:
-    """Send `body` to `phone` on a channel through the real Twilio client."""
+def send(client, settings: Settings, channel_name: str, phone: str, body: str | None,
+         status_callback: str | None = None, content_sid: str | None = None,
+         content_variables: dict | None = None) -> SendResult:
+    """Send `body` (or an approved template) to `phone` on a channel through Twilio."""
     channel = get(channel_name)
     sender = channel.sender(settings)
     if client is None or not sender:
         return SendResult(sid=None, status="failed", num_segments=None, error_code=None,
                           error_message=f"outbound {channel.name} not configured "
                                         "(Twilio credentials or sender missing)", retryable=False)
+    if content_sid:
+        return send_message(client, to=channel.address(phone), content_sid=content_sid,
+                            content_variables=content_variables or {},
+                            status_callback=status_callback, **sender)
     return send_message(client, to=channel.address(phone), body=channel.render(body),
                         status_callback=status_callback, **sender)

@@ -211,5 +211,8 @@ COMMANDS = [chat_command, nlu_classify_command, train_nlu_command, migrate_comma
 
 
 def init_app(app: Flask) -> None:
-    for command in COMMANDS:
+    from bot import cli_outbox
+
+    for command in COMMANDS + cli_outbox.COMMANDS:
         app.cli.add_command(command)
+

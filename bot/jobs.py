@@ -18,7 +18,14 @@ def expire_conversations(session: Session, now: datetime) -> dict:
     return {"expired": result.rowcount or 0}
 
 
-JOBS = {"expire_conversations": expire_conversations}
+def send_due_broadcasts(session: Session, now: datetime) -> dict:
+    """Write the outbox rows of broadcasts whose time has come (the sender sends them)."""
+    from bot.broadcasts import send_due_broadcasts as due
+
+    return due(session, now)
+
+
+JOBS = {"expire_conversations": expire_conversations, "send_due_broadcasts": send_due_broadcasts}
 
 
 def run_job(name: str, database_url: str) -> dict:

@@ -33,9 +33,11 @@ class Services:
         return build_client(s.twilio_account_sid, s.twilio_auth_token,
                             api_base_url=s.twilio_api_base_url, timeout=s.twilio_timeout)
 
-    def send(self, channel: str, phone: str, body: str, status_callback: str | None = None):
+    def send(self, channel: str, phone: str, body: str | None, status_callback: str | None = None,
+             content_sid: str | None = None, content_variables: dict | None = None):
         """Send one message through Twilio on `channel` (the outbox's single way out)."""
-        return channels.send(self.twilio, self.settings, channel, phone, body, status_callback)
+        return channels.send(self.twilio, self.settings, channel, phone, body, status_callback,
+                             content_sid=content_sid, content_variables=content_variables)
 
 
 def init_app(app: Flask) -> None:

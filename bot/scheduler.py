@@ -17,6 +17,8 @@ LIMA = ZoneInfo("America/Lima")
 # id -> (job name in bot.jobs.JOBS, trigger, trigger arguments)
 TIMETABLE = {
     "expire-conversations": ("expire_conversations", "interval", {"minutes": 15}),
+    # Builds outbox rows only; the sender process (`flask --app server sender`) sends them.
+    "send-due-broadcasts": ("send_due_broadcasts", "interval", {"minutes": 1}),
 }
 
 

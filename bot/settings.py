@@ -34,6 +34,17 @@ class Settings:
     conversation_ttl_minutes: int = 60
     max_inbound_chars: int = 1600
     timezone: str = "America/Lima"
+    # Outbox sender: messages per second per channel (0 = no limit of ours), the lease
+    # after which a row stuck in `sending` is checked with Twilio, retries and prices.
+    outbox_rate_sms: float = 10.0
+    outbox_rate_whatsapp: float = 20.0
+    outbox_lease_seconds: float = 120.0
+    outbox_max_attempts: int = 8
+    outbox_backoff_seconds: float = 30.0
+    outbox_batch: int = 50
+    outbox_workers: int = 4
+    sms_price_per_segment: float = 0.05
+    whatsapp_price_per_message: float = 0.05
     extra: dict = field(default_factory=dict)
 
     def with_overrides(self, overrides: dict | None) -> "Settings":
@@ -94,4 +105,13 @@ def from_env(env: dict | None = None) -> Settings:
         twilio_api_base_url=get("TWILIO_API_BASE_URL"),
         public_url=(get("PUBLIC_URL") or "").rstrip("/") or None,
         secret_key=get("SECRET_KEY") or "",
+        outbox_rate_sms=float(get("OUTBOX_RATE_SMS") or 10.0),
+        outbox_rate_whatsapp=float(get("OUTBOX_RATE_WHATSAPP") or 20.0),
+        outbox_lease_seconds=float(get("OUTBOX_LEASE_SECONDS") or 120.0),
+        outbox_max_attempts=int(get("OUTBOX_MAX_ATTEMPTS") or 8),
+        outbox_backoff_seconds=float(get("OUTBOX_BACKOFF_SECONDS") or 30.0),
+        outbox_batch=int(get("OUTBOX_BATCH") or 50),
+        outbox_workers=int(get("OUTBOX_WORKERS") or 4),
+        sms_price_per_segment=float(get("SMS_PRICE_PER_SEGMENT") or 0.05),
+        whatsapp_price_per_message=float(get("WHATSAPP_PRICE_PER_MESSAGE") or 0.05),
     )

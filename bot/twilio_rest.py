@@ -64,6 +64,7 @@ class SendResult:
     error_code: Optional[int] = None
     error_message: Optional[str] = None
     retryable: bool = False
+    ambiguous: bool = False  # the request may have reached Twilio (read timeout, reset)
 
     @property
     def ok(self) -> bool:
@@ -82,6 +83,15 @@ def _int_or_none(value) -> Optional[int]:
 def is_retryable(http_status: Optional[int], code: Optional[int]) -> bool:
     """Tell whether a Twilio error is worth retrying later."""
     return http_status == 429 or code == 20429 or (http_status is not None and http_status >= 500)
+
+
+def _maybe_delivered(exc: requests.RequestException) -> bool:
+    """Tell whether Twilio may have received the request although we got no answer."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.ConnectionError) and "refused" in str(exc).lower():
+        return False
+    return isinstance(exc, (requests.Timeout, requests.ConnectionError))
 
 
 def send_message(client: Client, *, to: str, body: Optional[str] = None,
@@ -111,7 +121,8 @@ def send_message(client: Client, *, to: str, body: Optional[str] = None,
                           retryable=is_retryable(exc.status, code))
     except requests.RequestException as exc:  # connection refused/reset, DNS, timeouts
         log.warning("Twilio unreachable sending to %s: %s", to, exc)
-        return SendResult(error_message=f"{type(exc).__name__}: {exc}", retryable=True)
+        return SendResult(error_message=f"{type(exc).__name__}: {exc}", retryable=True,
+                          ambiguous=_maybe_delivered(exc))
     except TwilioException as exc:  # client-side misuse, e.g. missing credentials
         log.error("Twilio client error sending to %s: %s", to, exc)
         return SendResult(error_message=str(exc), retryable=False)

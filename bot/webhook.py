@@ -11,7 +11,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.engine import Inbound
 from bot.runtime import services
-from models import Message, utcnow
+from models import Contact, Message, OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
 bp = Blueprint("twilio", __name__, url_prefix="/webhooks/twilio")
@@ -82,13 +82,20 @@ def status():
     if not sid or new_status not in KNOWN_STATUSES:
         return Response("missing MessageSid or unknown MessageStatus", status=400)
     error = request.form.get("ErrorCode")
+    code = int(error) if error and error.isdigit() else None
     with services().db.session() as session:
         message = session.scalar(select(Message).where(Message.twilio_sid == sid))
-        if message is None:
+        outbox = session.scalar(select(OutboxMessage).where(OutboxMessage.twilio_sid == sid))
+        if message is None and outbox is None:
             log.info("status %s for unknown message %s ignored", new_status, sid)
             return Response(status=204)
-        if message.advance_status(new_status, int(error) if error and error.isdigit() else None):
-            message.updated_at = utcnow()
+        for row in (message, outbox):
+            if row is not None and row.advance_status(new_status, code):
+                row.updated_at = utcnow()
+        if code == 21610 and outbox is not None:  # the carrier says this person sent STOP
+            contact = session.get(Contact, outbox.contact_id)
+            if contact is not None and contact.opted_out_at is None:
+                contact.opted_out_at = utcnow()
     return Response(status=204)
 
 

@@ -1,10 +1,12 @@
 """SQLAlchemy models, one module per domain; Alembic migrations in migrations/."""
 from models.alerts import Alert, AlertArea, AlertInfo
 from models.base import Base, utcnow
+from models.campaigns import Broadcast
 from models.contacts import Contact
 from models.conversations import ConversationState
 from models.handoffs import HandoffRequest
 from models.msgs import REDACTED, Message
+from models.outbox import OutboxMessage
 from models.prices import Market, PriceReport, Product
 from models.reviews import Review
 from models.subscriptions import Subscription
@@ -13,5 +15,5 @@ from models.users import ROLES, AuditLog, User
 __all__ = [
     "Base", "utcnow", "Contact", "ConversationState", "HandoffRequest", "Message", "REDACTED",
     "Market", "Product", "PriceReport", "Alert", "AlertInfo", "AlertArea", "Subscription",
-    "Review", "ROLES", "AuditLog", "User",
+    "Review", "ROLES", "AuditLog", "User", "Broadcast", "OutboxMessage",
 ]

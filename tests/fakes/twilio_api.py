@@ -82,6 +82,7 @@ class FakeTwilioAPI:
         self._thread: Optional[threading.Thread] = None
         self._urls = Map([
             Rule(f"{API}/Accounts/<account>/Messages.json", endpoint="create", methods=["POST"]),
+            Rule(f"{API}/Accounts/<account>/Messages.json", endpoint="list", methods=["GET"]),
             Rule(f"{API}/Accounts/<account>/Messages/<sid>.json", endpoint="fetch", methods=["GET"]),
         ])
 
@@ -203,6 +204,8 @@ class FakeTwilioAPI:
         try:
             if endpoint == "create":
                 return self._json(self._create(form), 201)
+            if endpoint == "list":
+                return self._json(self._list(request.args), 200)
             stored = self.message(args["sid"])
             if stored is None:
                 raise _Fail(404, 20404, f"The requested resource {request.path} was not found")
@@ -214,6 +217,18 @@ class FakeTwilioAPI:
     def _json(payload: dict, status: int) -> Response:
         return Response(json.dumps(payload), status=status,
                         content_type="application/json; charset=utf-8")
+
+    def _list(self, args) -> dict:
+        """List messages newest first, filtered by To/From like Twilio (one page)."""
+        size = min(int(args.get("PageSize") or 50), 1000)
+        with self._lock:
+            found = [dict(m) for m in reversed(self.messages)
+                     if all(m[field] == args[name] for name, field in (("To", "to"), ("From", "from"))
+                            if args.get(name))]
+        uri = f"{API}/Accounts/{self.account_sid}/Messages.json"
+        return {"messages": found[:size], "page": 0, "page_size": size, "uri": uri,
+                "first_page_uri": uri, "next_page_uri": None, "previous_page_uri": None,
+                "start": 0, "end": max(0, min(size, len(found)) - 1)}
 
     def _create(self, form: dict) -> dict:
         to, from_ = form.get("To"), form.get("From")

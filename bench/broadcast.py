@@ -1,0 +1,161 @@
+"""Measure a broadcast end to end: audience, outbox building, and the sender's throughput.
+
+Creates N FAKE contacts (+51 910 000 000 upward, profile {"fake": true}), builds a
+broadcast's outbox rows in one transaction (timed), then sends M of them with
+the real sender against the local fake Twilio API, next to a plain loop of
+`twilio` client calls to the same fake in the same run (the ratio is what
+matters: our software must not be the bottleneck).
+
+Usage:
+  .venv/bin/python bench/broadcast.py                 # 100,000 contacts, 5,000 sends, temp SQLite
+  .venv/bin/python bench/broadcast.py --quick         # 10,000 contacts, 1,000 sends (about a minute)
+  .venv/bin/python bench/broadcast.py --database-url postgresql://postgres@127.0.0.1:5432/bench
+The database given is EMPTIED first (all Chaski tables dropped and migrated again).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import func, insert, select, text, update  # noqa: E402
+
+from bot import broadcasts, create_app  # noqa: E402
+from bot.db import migrate  # noqa: E402
+from bot.runtime import services  # noqa: E402
+from bot.sender import run_workers  # noqa: E402
+from bot.twilio_rest import send_message  # noqa: E402
+from models import Base, Broadcast, Contact, OutboxMessage, utcnow  # noqa: E402
+from tests.fakes.twilio_api import FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN, start_fake_twilio  # noqa: E402
+
+FIRST_FAKE = 910_000_000  # +51 910 000 000 upward: this project's FAKE bench range
+TEXT = {"es": "Alerta roja de helada en Junín esta noche: cubra sus cultivos y abrigue a sus animales.",
+        "qu": "Paqarin chiri kanqa: chakraykita qataykuy."}
+
+
+def reset(url: str) -> None:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        Base.metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+    migrate(url)
+
+
+def timed(label: str, fn):
+    start = time.perf_counter()
+    result = fn()
+    seconds = time.perf_counter() - start
+    print(f"{label:<44}{seconds:>9.2f} s", flush=True)
+    return result, seconds
+
+
+def make_contacts(db, n: int) -> None:
+    now = utcnow()
+    rows = [{"phone": f"+51{FIRST_FAKE + i}", "channels": ["sms"], "language": "qu" if i % 5 == 0 else "es",
+             "region": ("junin", "puno", "cusco", "piura")[i % 4], "consent_at": now,
+             "profile": {"fake": True}, "last_inbound_at": now, "created_at": now}
+            for i in range(n)]
+    with db.session() as s:
+        for start in range(0, n, 10_000):
+            s.execute(insert(Contact), rows[start:start + 10_000])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--sends", type=int, default=5_000, help="messages actually sent (both ways)")
+    parser.add_argument("--workers", type=int, default=4, help="sender threads in the second run")
+    parser.add_argument("--quick", action="store_true", help="10,000 contacts and 1,000 sends")
+    parser.add_argument("--database-url", help="database to EMPTY and use (default: a temp SQLite file)")
+    args = parser.parse_args()
+    if args.quick:
+        args.contacts, args.sends = 10_000, 1_000
+    url = args.database_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.sqlite'}"
+    logging.basicConfig(level=logging.WARNING)
+    fake = start_fake_twilio()
+    app = create_app({"DATABASE_URL": url, "TWILIO_ACCOUNT_SID": FAKE_ACCOUNT_SID,
+                      "TWILIO_AUTH_TOKEN": FAKE_AUTH_TOKEN, "TWILIO_API_BASE_URL": fake.base_url,
+                      "TWILIO_SMS_FROM": "+51900000000", "OUTBOX_RATE_SMS": 0, "SECRET_KEY": "bench"})
+    for name in ("werkzeug", "twilio", "bot", "alembic"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    svc = services(app)
+    db = svc.db
+    print(f"database: {db.engine.dialect.name}; contacts: {args.contacts:,}; sends: {args.sends:,}")
+    reset(url)
+    timed(f"create {args.contacts:,} FAKE contacts", lambda: make_contacts(db, args.contacts))
+
+    now = utcnow()
+    with db.session() as s:
+        b = broadcasts.create(s, name="bench", texts=TEXT, urgent=True, now=now)
+        b_id = b.id
+    with db.session() as s:
+        p, _ = timed("preview (audience, segments, cost)",
+                     lambda: broadcasts.preview(s, s.get(Broadcast, b_id), now, svc.settings))
+    print(f"  recipients {p['recipients']:,}, SMS segments {p['sms_segments']:,}, "
+          f"estimated cost {p['estimated_cost']:,.2f} USD")
+
+    def build():
+        with db.session() as s:
+            b = broadcasts.schedule(s, s.get(Broadcast, b_id), now)
+            return broadcasts.run(s, b, now)
+
+    counts, build_s = timed("build the outbox (one transaction)", build)
+    print(f"  {counts['queued']:,} rows, {counts['queued'] / build_s:,.0f} rows/s")
+    again, _ = timed("build again (idempotent: adds nothing)", lambda: _rerun(db, b_id, now))
+    print(f"  added {again['queued']}")
+
+    def make_due(start: int) -> None:
+        """Make rows [start, start + sends) due; every other row waits a year."""
+        with db.session() as s:
+            ids = s.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id)).all()
+            due = ids[start:start + args.sends]
+            s.execute(update(OutboxMessage).values(next_attempt_at=now + timedelta(days=365)))
+            s.execute(update(OutboxMessage).where(OutboxMessage.id.between(due[0], due[-1]))
+                      .values(next_attempt_at=now))
+
+    client = svc.twilio
+    _, plain_s = timed(f"plain loop: {args.sends:,} twilio client calls", lambda: [
+        send_message(client, to=f"+51{FIRST_FAKE + i}", body=TEXT["es"], from_="+51900000000")
+        for i in range(args.sends)])
+    rates = {}
+    for i, workers in enumerate((1, args.workers)):
+        make_due(i * args.sends)
+        fake.reset()
+        result, seconds = timed(f"sender, {workers} worker(s): {args.sends:,} rows",
+                                lambda: run_workers(svc, workers, once=True))
+        assert result.get("sent") == args.sends and len(fake.messages) == args.sends, result
+        rates[workers] = args.sends / seconds
+    with db.session() as s:
+        total = s.scalar(select(func.count()).select_from(OutboxMessage))
+    plain_rate = args.sends / plain_s
+    print(f"\n{'figure':<44}{'value':>12}")
+    print(f"{'outbox rows built per second':<44}{counts['queued'] / build_s:>12,.0f}")
+    print(f"{'plain twilio client loop, messages/s':<44}{plain_rate:>12,.0f}")
+    for workers, rate in rates.items():
+        print(f"{f'sender, {workers} worker(s), messages/s':<44}{rate:>12,.0f}")
+        print(f"{f'  / plain loop':<44}{rate / plain_rate:>12.2f}")
+    print(f"{'outbox rows in the database':<44}{total:>12,}")
+    print("Twilio's own ceilings: 1 segment/s per long code, 30/s short code, ~80/s WhatsApp.")
+    fake.stop()
+    db.dispose()
+
+
+def _rerun(db, b_id, now):
+    with db.session() as s:
+        b = s.get(Broadcast, b_id)
+        b.status, b.next_run_at = "scheduled", now
+        result = broadcasts.run(s, b, now)
+        return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""Write proactive messages into the outbox: idempotent keys, quiet hours, counts.
+
+Every proactive message goes through here, inside the caller's transaction, so
+the outbox row commits (or rolls back) with whatever created it.
+"""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from flows import support
+from models import OutboxMessage
+
+LIMA = ZoneInfo("America/Lima")
+QUIET_START, QUIET_END = time(21, 0), time(7, 0)  # Lima time; red climate alerts excepted
+STATUSES = ["queued", "sending", "sent", "delivered", "read", "undelivered", "failed", "canceled"]
+
+
+class RefusedTopic(ValueError):
+    """Nothing proactive is ever created about violence (DESIGN.md safety rules)."""
+
+
+def in_quiet_hours(now: datetime) -> bool:
+    """Tell whether `now` falls between 21:00 and 07:00 in Lima."""
+    local = now.astimezone(LIMA).time()
+    return local >= QUIET_START or local < QUIET_END
+
+
+def quiet_hours_end(now: datetime) -> datetime:
+    """Return the next 07:00 Lima time after `now`, in UTC (or `now` outside quiet hours)."""
+    if not in_quiet_hours(now):
+        return now
+    local = now.astimezone(LIMA)
+    day = local.date() if local.time() < QUIET_END else local.date() + timedelta(days=1)
+    return datetime.combine(day, QUIET_END, tzinfo=LIMA).astimezone(now.tzinfo)
+
+
+def first_attempt_at(now: datetime, urgent: bool) -> datetime:
+    """Return when a new row may first be sent: now, or the end of quiet hours."""
+    return now if urgent else quiet_hours_end(now)
+
+
+def check_topic(topic: str | None) -> None:
+    """Refuse to create proactive messages about violence."""
+    if topic and topic.lower() in {support.FLOW, "gbv", "gbv_support", "violence"}:
+        raise RefusedTopic("never start a conversation about violence: no proactive messages "
+                           f"on topic {topic!r}")
+
+
+def dialect_insert(session: Session):
+    """Return the dialect's INSERT that supports ON CONFLICT DO NOTHING."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def enqueue_many(session: Session, rows: list[dict], now: datetime, chunk: int = 5000,
+                 progress=None) -> int:
+    """Insert outbox rows whose key is new; return how many were added (re-runs add 0)."""
+    insert = dialect_insert(session)
+    added = 0
+    for start in range(0, len(rows), chunk):
+        batch = rows[start:start + chunk]
+        for row in batch:
+            check_topic(row.get("topic"))
+            row.setdefault("status", "queued")
+            row.setdefault("attempts", 0)
+            row.setdefault("urgent", False)
+            row.setdefault("next_attempt_at", first_attempt_at(now, row["urgent"]))
+            row.setdefault("created_at", now)
+            row.setdefault("updated_at", now)
+        stmt = (insert(OutboxMessage).on_conflict_do_nothing(index_elements=["key"])
+                .returning(OutboxMessage.id))
+        added += len(session.connection().execute(stmt, batch).all())  # only the new rows
+        if progress:
+            progress(len(batch))
+    return added
+
+
+def enqueue(session: Session, *, key: str, source: str, contact_id: int, channel: str,
+            body: str, now: datetime, **fields) -> bool:
+    """Add one outbox row unless its key exists; return whether it was added."""
+    return enqueue_many(session, [dict(key=key, source=source, contact_id=contact_id,
+                                       channel=channel, body=body, **fields)], now) == 1
+
+
+def counts(session: Session, broadcast_id: int | None = None) -> dict:
+    """Return {status: count} for the whole outbox or one broadcast."""
+    query = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    if broadcast_id is not None:
+        query = query.where(OutboxMessage.broadcast_id == broadcast_id)
+    found = dict(session.execute(query).all())
+    return {status: found.get(status, 0) for status in STATUSES} | found
+
+
+def cancel_queued(session: Session, now: datetime, reason: str, **where) -> int:
+    """Cancel the queued rows matching `where` (e.g. broadcast_id=7); return how many."""
+    stmt = update(OutboxMessage).where(OutboxMessage.status == "queued")
+    for name, value in where.items():
+        stmt = stmt.where(getattr(OutboxMessage, name) == value)
+    result = session.execute(stmt.values(status="canceled", error_message=reason, updated_at=now)
+                             .execution_options(synchronize_session=False))
+    return result.rowcount or 0

@@ -1,0 +1,417 @@
+"""The outbox sender: claim due rows, send them through Twilio, record what happened.
+
+Never twice, never lost — how:
+
+* Claiming commits `status='sending'` (with `claimed_by`, `claimed_at`) BEFORE
+  Twilio is called. On PostgreSQL the claim is ``SELECT ... FOR UPDATE SKIP
+  LOCKED`` then ``UPDATE ... WHERE id IN (those) AND status='queued'`` in one
+  transaction, so any number of senders share the work; on SQLite the UPDATE's
+  ``status='queued'`` guard is atomic under SQLite's single writer.
+* Each Twilio answer is committed at once (sent / queued again / failed). On
+  PostgreSQL that commit does not wait for the disk (synchronous_commit off,
+  for that transaction only): if the database itself crashes and loses it, the
+  row is back in `sending` and is settled as below. The claim does wait: losing
+  it could send a message twice.
+* A row can stay in `sending` only if the sender died between the claim and
+  that commit, or Twilio's answer never came (read timeout, reset connection):
+  then we do not know whether Twilio accepted it. Such a row is never resent
+  blindly: once its lease (OUTBOX_LEASE_SECONDS, longer than the HTTP timeout)
+  has run out, a sender takes it over and asks Twilio's message list for an
+  outbound-api message to that address created since the claim with the same
+  body (or, for a template, any such message whose SID we do not know). Found:
+  the row becomes `sent` with that SID. Not found: Twilio never got it, so it is
+  queued again. Lookup failed: the row waits another lease. We chose this over
+  "mark for manual review" because review loses messages in the common case (a
+  crash before the request left) and resending duplicates them in the other.
+  The remaining gap: a request delayed inside Twilio longer than the lease.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session
+
+from bot import channels
+from bot.outbox import cancel_queued, in_quiet_hours, quiet_hours_end
+from flows import support
+from models import Contact, ConversationState, Message, OutboxMessage, utcnow
+
+log = logging.getLogger(__name__)
+OPTED_OUT, OUTSIDE_WINDOW = 21610, 63016
+WHATSAPP_WINDOW = timedelta(hours=24)
+MAX_BACKOFF = timedelta(hours=1)
+
+
+class RateLimiter:
+    """Space sends on each channel to at most `rate` per second (0: no limit)."""
+
+    def __init__(self, rates: dict[str, float], clock=time.monotonic, sleep=time.sleep):
+        self.rates, self.clock, self.sleep = rates, clock, sleep
+        self._next: dict[str, float] = {}
+        self._lock = threading.Lock()  # shared by the worker threads of one sender process
+
+    def wait(self, channel: str) -> None:
+        """Block until `channel` may send again."""
+        rate = self.rates.get(channel) or 0
+        if rate <= 0:
+            return
+        with self._lock:
+            now = self.clock()
+            slot = max(self._next.get(channel, now), now)
+            self._next[channel] = slot + 1.0 / rate
+        if slot > now:
+            self.sleep(slot - now)
+
+
+def run_workers(services, workers: int, once: bool = True, progress=None,
+                stop=lambda: False) -> dict:
+    """Run `workers` senders in threads sharing one rate limiter; return their summed counts."""
+    first = Sender(services)
+    senders = [first] + [Sender(services, limiter=first.limiter) for _ in range(workers - 1)]
+    lock, totals, errors = threading.Lock(), {}, []
+
+    def report(n):
+        if progress:
+            with lock:
+                progress(n)
+
+    def work(sender: Sender) -> None:
+        try:
+            counts = sender.drain(progress=report) if once else sender.run_forever(stop=stop)
+        except Exception as exc:  # noqa: BLE001 - reported after the other workers finish
+            log.exception("sender worker %s failed", sender.name)
+            errors.append(exc)
+            return
+        with lock:
+            for key, value in (counts or {}).items():
+                totals[key] = totals.get(key, 0) + value
+
+    threads = [threading.Thread(target=work, args=(sender,), name=f"sender-{i}", daemon=True)
+               for i, sender in enumerate(senders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return totals
+
+
+class Sender:
+    """Send due outbox rows; several may run at once on PostgreSQL."""
+
+    def __init__(self, services, *, name: str | None = None, clock=time.monotonic,
+                 sleep=time.sleep, now=utcnow, limiter: RateLimiter | None = None):
+        s = services.settings
+        self.services, self.db, self.settings = services, services.db, s
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.limiter = limiter or RateLimiter(
+            {"sms": s.outbox_rate_sms, "whatsapp": s.outbox_rate_whatsapp}, clock, sleep)
+        self.sleep, self.now = sleep, now
+        self.lease = timedelta(seconds=s.outbox_lease_seconds)
+        self.batch = s.outbox_batch
+        self.status_callback = f"{s.public_url}/webhooks/twilio/status" if s.public_url else None
+        self.postgres = self.db.engine.dialect.name == "postgresql"
+
+    # ---- the loop --------------------------------------------------------
+    def run_once(self, now: datetime | None = None) -> dict:
+        """Recover stale rows, then claim and send one batch; return counts."""
+        fixed, now = now, now or self.now()
+        counts: dict[str, int] = {}
+        for outcome in self.recover(now):
+            counts[outcome] = counts.get(outcome, 0) + 1
+        claimed = self.claim(now, self._claim_limit())
+        if not claimed:
+            return counts
+        with self.db.engine.connect() as conn:  # one connection for the batch: no pool round trips
+            for row_id in claimed:
+                outcome = self.deliver(row_id, fixed or self.now(), conn)
+                counts[outcome] = counts.get(outcome, 0) + 1
+        return counts
+
+    def _claim_limit(self) -> int:
+        """Claim no more than the slowest channel sends in a quarter of the lease.
+
+        A claimed row must be sent well before its lease runs out, or another sender
+        could take it over while we are about to send it.
+        """
+        rates = [r for r in self.limiter.rates.values() if r and r > 0]
+        if not rates:
+            return self.batch
+        return max(1, min(self.batch, int(min(rates) * self.lease.total_seconds() / 4)))
+
+    @contextmanager
+    def _session(self, conn=None):
+        """Yield a session on `conn` (or the pool) that commits on success."""
+        if conn is None:
+            with self.db.session() as s:
+                yield s
+            return
+        s = Session(bind=conn, expire_on_commit=False)
+        try:
+            yield s
+            s.commit()
+        except BaseException:
+            s.rollback()
+            raise
+        finally:
+            s.close()
+
+    def drain(self, progress=None, fixed_now: datetime | None = None) -> dict:
+        """Send everything due now, waiting out leases of rows other senders left; return counts."""
+        started = self.now()
+        totals: dict[str, int] = {}
+        while True:
+            counts = self.run_once(fixed_now)
+            for key, value in counts.items():
+                totals[key] = totals.get(key, 0) + value
+            if progress and counts:
+                progress(sum(counts.values()))
+            if counts:
+                continue
+            expiry = self._pending_lease_expiry(started)
+            if expiry is None:
+                return totals
+            self.sleep(max(0.05, min(1.0, (expiry - self.now()).total_seconds())))
+
+    def run_forever(self, idle_seconds: float = 1.0, stop=lambda: False) -> None:
+        """Run until `stop()` is true, sleeping when nothing is due."""
+        while not stop():
+            try:
+                counts = self.run_once()
+            except Exception:  # noqa: BLE001 - a database or network hiccup must not end the loop
+                log.exception("sender %s: round failed; trying again", self.name)
+                self.sleep(idle_seconds * 5)
+                continue
+            if counts:
+                log.info("sender %s: %s", self.name, counts)
+            else:
+                self.sleep(idle_seconds)
+
+    def _pending_lease_expiry(self, started: datetime) -> datetime | None:
+        """Return when the earliest lease taken before `started` runs out, if any remains."""
+        with self.db.session() as s:
+            claimed = s.scalar(select(OutboxMessage.claimed_at)
+                               .where(OutboxMessage.status == "sending",
+                                      OutboxMessage.claimed_at < started)
+                               .order_by(OutboxMessage.claimed_at).limit(1))
+        return None if claimed is None else claimed + self.lease
+
+    # ---- claiming --------------------------------------------------------
+    def claim(self, now: datetime, limit: int) -> list[int]:
+        """Mark up to `limit` due rows as ours and `sending`, committed; return their ids."""
+        due = (select(OutboxMessage.id)
+               .where(OutboxMessage.status == "queued", OutboxMessage.next_attempt_at <= now)
+               .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit))
+        if self.postgres:
+            # Lock first, update second: inside `UPDATE ... WHERE id IN (SELECT ... SKIP
+            # LOCKED LIMIT n)` PostgreSQL may run the subquery again and claim far more.
+            due = due.with_for_update(skip_locked=True)
+        with self.db.session() as s:
+            ids = s.scalars(due).all()
+            if not ids:
+                return []
+            claimed = s.scalars(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "queued")
+                .values(status="sending", claimed_by=self.name, claimed_at=now,
+                        attempts=OutboxMessage.attempts + 1, updated_at=now)
+                .returning(OutboxMessage.id)
+                .execution_options(synchronize_session=False)).all()
+        return sorted(claimed)
+
+    # ---- one message -----------------------------------------------------
+    def deliver(self, row_id: int, now: datetime, conn=None) -> str:
+        """Send one claimed row (unless it must be canceled or deferred); return the outcome."""
+        with self._session(conn) as s:  # one query: the row, its contact, an open support talk
+            found = s.execute(
+                select(OutboxMessage, Contact, ConversationState.expires_at)
+                .join(Contact, Contact.id == OutboxMessage.contact_id)
+                .outerjoin(ConversationState, (ConversationState.contact_id == Contact.id)
+                           & (ConversationState.flow == support.FLOW)
+                           & (ConversationState.expires_at > now))
+                .where(OutboxMessage.id == row_id)).first()
+            if found is None:
+                return "lost_claim"
+            row, contact, open_support = found
+            if row.status != "sending" or row.claimed_by != self.name:
+                return "lost_claim"
+            verdict = self._check(row, contact, open_support, now)
+            if verdict:
+                return verdict
+            plan = self._plan(row, contact, now)
+            if plan == "no_template":
+                self._fail(row, OUTSIDE_WINDOW, "WhatsApp contact outside the 24-hour window and "
+                           "no approved template for this message", now)
+                return "failed"
+        self.limiter.wait(row.channel)
+        result = self._send(row.channel, contact.phone, row, plan)
+        if result.error_code == OUTSIDE_WINDOW and plan == "body" and row.content_sid:
+            plan = "template"  # our record of the last inbound was stale: use the template
+            result = self._send(row.channel, contact.phone, row, plan)
+        with self._session(conn) as s:
+            if self.postgres:  # see the module docstring: a lost result is found again at Twilio
+                s.execute(text("SET LOCAL synchronous_commit TO OFF"))
+            return self._record(s, row, result, plan, now)
+
+    def _check(self, row: OutboxMessage, contact: Contact, open_support, now) -> str | None:
+        """Cancel or defer a row that must not go out now; return that outcome or None."""
+        if contact.opted_out_at is not None:
+            return self._cancel(row, "contact opted out", now)
+        if row.topic and row.topic == support.FLOW:
+            return self._cancel(row, "never a proactive message about violence", now)
+        if row.not_after is not None and row.not_after <= now:
+            return self._cancel(row, "expired before it could be sent", now)
+        if not row.urgent and in_quiet_hours(now):
+            return self._defer(row, quiet_hours_end(now), now, "quiet hours")
+        if open_support is not None:  # never interrupt a conversation about violence
+            return self._defer(row, open_support, now, "open support conversation")
+        return None
+
+    @staticmethod
+    def _plan(row: OutboxMessage, contact: Contact, now: datetime) -> str:
+        """Choose free-form "body" or the approved "template" (WhatsApp outside 24 h)."""
+        if row.channel != "whatsapp":
+            return "body"
+        last = contact.last_whatsapp_inbound_at
+        if last is not None and now - last < WHATSAPP_WINDOW:
+            return "body"
+        return "template" if row.content_sid else "no_template"
+
+    def _send(self, channel: str, phone: str, row: OutboxMessage, plan: str):
+        if plan == "template":
+            return self.services.send(channel, phone, None, self.status_callback,
+                                      content_sid=row.content_sid,
+                                      content_variables=row.content_variables or {})
+        return self.services.send(channel, phone, row.body, self.status_callback)
+
+    def _record(self, s: Session, row: OutboxMessage, result, plan: str, now: datetime) -> str:
+        """Store Twilio's answer on the row, only while our claim holds; return the outcome."""
+        error = (result.error_message or "")[:300] or None
+        if result.ok:
+            outcome = "sent"
+            values = dict(status="sent", twilio_sid=result.sid, sent_as=plan, sent_at=now,
+                          segments=result.num_segments, error_code=None, error_message=None)
+        elif result.ambiguous:  # Twilio may have it: checked after the lease, never resent blindly
+            outcome, values = "unknown", dict(claimed_at=now, error_message=error)
+        elif result.error_code == OPTED_OUT:
+            outcome, values = "opted_out", dict(status="failed", error_code=OPTED_OUT,
+                                                error_message=error)
+        elif result.retryable and row.attempts < self.settings.outbox_max_attempts:
+            delay = timedelta(seconds=self.settings.outbox_backoff_seconds * 2 ** (row.attempts - 1))
+            delay = min(delay, MAX_BACKOFF) * (1 + random.random() * 0.1)
+            outcome = "retry"
+            values = dict(status="queued", next_attempt_at=now + delay, error_code=result.error_code,
+                          error_message=error, claimed_by=None, claimed_at=None)
+        else:
+            outcome, values = "failed", dict(status="failed", error_code=result.error_code,
+                                             error_message=error)
+        updated = s.execute(update(OutboxMessage)
+                            .where(OutboxMessage.id == row.id, OutboxMessage.status == "sending",
+                                   OutboxMessage.claimed_by == self.name)
+                            .values(updated_at=now, **values)
+                            .execution_options(synchronize_session=False))
+        if updated.rowcount != 1:  # another sender took the row over: it will ask Twilio
+            log.warning("outbox row %s: lease lost before recording %s", row.id, outcome)
+            return "lease_lost"
+        if outcome == "sent":
+            s.add(Message(contact_id=row.contact_id, direction="out", channel=row.channel,
+                          body=row.body, twilio_sid=result.sid, status=result.status or "queued",
+                          segments=result.num_segments, flow=row.source, entities={},
+                          created_at=now, updated_at=now))
+        elif outcome == "opted_out":
+            s.execute(update(Contact).where(Contact.id == row.contact_id,
+                                            Contact.opted_out_at.is_(None))
+                      .values(opted_out_at=now).execution_options(synchronize_session=False))
+            cancel_queued(s, now, "contact opted out (21610)", contact_id=row.contact_id)
+        return outcome
+
+    @staticmethod
+    def _fail(row: OutboxMessage, code, message, now) -> None:
+        row.status, row.error_code, row.error_message = "failed", code, (message or "")[:300]
+        row.updated_at = now
+
+    @staticmethod
+    def _cancel(row: OutboxMessage, reason: str, now) -> str:
+        row.status, row.error_message, row.updated_at = "canceled", reason, now
+        return "canceled"
+
+    @staticmethod
+    def _defer(row: OutboxMessage, until: datetime, now, reason: str) -> str:
+        row.status, row.next_attempt_at, row.error_message = "queued", until, reason
+        row.attempts, row.claimed_by, row.claimed_at, row.updated_at = row.attempts - 1, None, None, now
+        return "deferred"
+
+    # ---- recovery of rows left in `sending` --------------------------------
+    def recover(self, now: datetime) -> list[str]:
+        """Settle rows whose sender died or got no answer, once their lease ran out."""
+        stale = (select(OutboxMessage.id, OutboxMessage.claimed_at)
+                 .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at <= now - self.lease)
+                 .order_by(OutboxMessage.id).limit(self.batch))
+        with self.db.session() as s:
+            candidates = s.execute(stale).all()
+            taken = []
+            for row_id, claimed_at in candidates:  # take over only if nobody else just did
+                result = s.execute(update(OutboxMessage)
+                                   .where(OutboxMessage.id == row_id,
+                                          OutboxMessage.status == "sending",
+                                          OutboxMessage.claimed_at == claimed_at)
+                                   .values(claimed_by=self.name, claimed_at=now)
+                                   .execution_options(synchronize_session=False))
+                if result.rowcount == 1:
+                    taken.append((row_id, claimed_at))
+        return [self._settle(row_id, claimed_at, now) for row_id, claimed_at in taken]
+
+    def _settle(self, row_id: int, claimed_at: datetime, now: datetime) -> str:
+        with self.db.session() as s:
+            row = s.get(OutboxMessage, row_id)
+            contact = s.get(Contact, row.contact_id)
+            try:
+                sid = self._find_at_twilio(s, row, contact, claimed_at)
+            except Exception as exc:  # noqa: BLE001 - try again after another lease
+                log.warning("cannot check outbox row %s with Twilio (%s): retried later", row_id, exc)
+                return "unsettled"
+            if sid:
+                row.status, row.twilio_sid, row.sent_at, row.updated_at = "sent", sid, now, now
+                row.error_message = "sent (found at Twilio after the sender stopped)"
+                s.add(Message(contact_id=row.contact_id, direction="out", channel=row.channel,
+                              body=row.body, twilio_sid=sid, status="queued", flow=row.source,
+                              entities={}, created_at=now, updated_at=now))
+                return "recovered_sent"
+            row.status, row.next_attempt_at, row.updated_at = "queued", now, now
+            row.claimed_by = row.claimed_at = None
+            return "recovered_requeued"
+
+    def _find_at_twilio(self, s: Session, row: OutboxMessage, contact: Contact,
+                        claimed_at: datetime) -> str | None:
+        """Return the SID of the message Twilio accepted for this row, or None."""
+        client = self.services.twilio
+        if client is None:
+            raise RuntimeError("no Twilio client")
+        channel = channels.get(row.channel)
+        since = claimed_at - timedelta(seconds=60)  # clock skew; Twilio keeps whole seconds
+        rendered = channel.render(row.body)
+        found = [m for m in client.messages.list(to=channel.address(contact.phone), limit=50)
+                 if (m.direction or "outbound-api") == "outbound-api"
+                 and (m.date_created is None or m.date_created >= since)]
+        if not found:
+            return None
+        sids = [m.sid for m in found]
+        known = set(s.scalars(select(OutboxMessage.twilio_sid).where(
+            OutboxMessage.twilio_sid.in_(sids))))
+        known |= set(s.scalars(select(Message.twilio_sid).where(Message.twilio_sid.in_(sids))))
+        for m in found:
+            if m.sid in known:
+                continue
+            if m.body == rendered or (row.content_sid and m.body != rendered):
+                return m.sid
+        return None

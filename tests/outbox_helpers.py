@@ -1,0 +1,38 @@
+"""Shared helpers for the outbox tests: an app wired to the fake Twilio API, contacts, times."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from bot.runtime import services
+from models import Contact
+from tests.conftest import _empty_tables, make_app
+
+NOON = datetime(2026, 11, 23, 17, 0, tzinfo=timezone.utc)     # 12:00 in Lima
+NIGHT = datetime(2026, 11, 24, 3, 30, tzinfo=timezone.utc)    # 22:30 in Lima
+SMS_FROM, WA_FROM = "+51900000000", "whatsapp:+51900000000"   # FAKE sender numbers
+
+
+def outbox_app(database_url: str, fake, **overrides):
+    """Return an app on an emptied database that sends to `fake`, without rate limits."""
+    settings = {"TWILIO_API_BASE_URL": fake.base_url, "TWILIO_SMS_FROM": SMS_FROM,
+                "TWILIO_WHATSAPP_FROM": WA_FROM, "OUTBOX_RATE_SMS": 0, "OUTBOX_RATE_WHATSAPP": 0,
+                "OUTBOX_BACKOFF_SECONDS": 30.0}
+    settings.update(overrides)
+    app = make_app(database_url, **settings)
+    _empty_tables(services(app).db)
+    return app
+
+
+def add_contacts(session, n: int, start: int = 910_000_000, **fields) -> list[Contact]:
+    """Add `n` consenting contacts with FAKE numbers +51 910 000 000 upward."""
+    now = fields.pop("now", NOON - timedelta(days=30))
+    contacts = [Contact(phone=f"+51{start + i}", channels=fields.get("channels", ["sms"]),
+                        language=fields.get("language", "es"), region=fields.get("region", "junin"),
+                        province=fields.get("province"), consent_at=now, profile={},
+                        last_inbound_at=fields.get("last_inbound_at", now),
+                        last_whatsapp_inbound_at=fields.get("last_whatsapp_inbound_at"),
+                        created_at=now)
+                for i in range(n)]
+    session.add_all(contacts)
+    session.flush()
+    return contacts
