@@ -13,7 +13,7 @@ from tests.fakes.twilio_api import FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN, FakeTwilio
 
 SMS_FROM = "+15005550006"
 WA_FROM = "whatsapp:+14155238886"
-TO = "+51987654321"
+TO = "+51900000098"  # FAKE: this project's test range
 SERVICE_SID = "MG" + "f" * 32
 CONTENT_SID = "HX" + "f" * 32
 
