@@ -45,6 +45,10 @@ def test_subscribe_runs_consent_language_region_then_saves():
     assert last.state is None
     assert last.effects[-1].kind == "set_profile"
     assert last.effects[-1].values == {"language": "qu", "region": "puno"}
+    from bot.gsm7 import segment_count, to_gsm7
+
+    assert "AVISAME" in last.replies[0]  # says how to choose what to receive, not "soon"
+    assert segment_count(to_gsm7(last.replies[0])) == 1
 
 
 def test_declining_consent_stores_nothing():
