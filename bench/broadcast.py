@@ -24,30 +24,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, insert, select, text, update  # noqa: E402
+from sqlalchemy import func, insert, select, update  # noqa: E402
 
 from bot import broadcasts, create_app  # noqa: E402
-from bot.db import migrate  # noqa: E402
+from bot.db import reset_schema  # noqa: E402
 from bot.runtime import services  # noqa: E402
 from bot.sender import run_workers  # noqa: E402
 from bot.twilio_rest import send_message  # noqa: E402
-from models import Base, Broadcast, Contact, OutboxMessage, utcnow  # noqa: E402
+from models import Broadcast, Contact, OutboxMessage, utcnow  # noqa: E402
 from tests.fakes.twilio_api import FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN, start_fake_twilio  # noqa: E402
 
 FIRST_FAKE = 910_000_000  # +51 910 000 000 upward: this project's FAKE bench range
 TEXT = {"es": "Alerta roja de helada en Junín esta noche: cubra sus cultivos y abrigue a sus animales.",
         "qu": "Paqarin chiri kanqa: chakraykita qataykuy."}
-
-
-def reset(url: str) -> None:
-    from sqlalchemy import create_engine
-
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        Base.metadata.drop_all(conn)
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    engine.dispose()
-    migrate(url)
 
 
 def timed(label: str, fn):
@@ -90,7 +79,7 @@ def main() -> None:
     svc = services(app)
     db = svc.db
     print(f"database: {db.engine.dialect.name}; contacts: {args.contacts:,}; sends: {args.sends:,}")
-    reset(url)
+    reset_schema(url)
     timed(f"create {args.contacts:,} FAKE contacts", lambda: make_contacts(db, args.contacts))
 
     now = utcnow()

@@ -22,27 +22,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, insert, text  # noqa: E402
+from sqlalchemy import insert, text  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
 from bot import create_app  # noqa: E402
-from bot.db import migrate  # noqa: E402
+from bot.db import reset_schema  # noqa: E402
 from bot.runtime import services  # noqa: E402
-from models import Base, Contact, Message, User, utcnow  # noqa: E402
+from models import Contact, Message, User, utcnow  # noqa: E402
 
 INTENTS = ["greet", "ask_price", "ask_climate", "ask_agroecology", "out_of_scope", "help",
            "thanks", "subscribe"]
 REGIONS = ["Puno", "Cusco", "Junín", "Ancash", "Piura", "Arequipa", "Huancavelica", "Lima"]
 WORDS = "papa quinua helada precio mercado huancayo juliaca abono biol lluvia cuanto sta".split()
-
-
-def reset(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        Base.metadata.drop_all(conn)
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    engine.dispose()
-    migrate(url)
 
 
 def seed(db, n: int, contacts: int = 10_000, seed_value: int = 6) -> None:
@@ -115,7 +106,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     url = args.url or f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite"
-    reset(url)
+    reset_schema(url)
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "NLU_URL": "http://127.0.0.1:9"})
     start = time.perf_counter()
     seed(services(app).db, args.n)

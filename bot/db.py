@@ -100,3 +100,19 @@ def is_migrated(db: Database) -> bool:
             return MigrationContext.configure(conn).get_current_revision() == head
     except Exception:  # noqa: BLE001 - an unreachable database is not migrated
         return False
+
+
+def reset_schema(url: str) -> None:
+    """Drop every Chaski table at `url`, then migrate from scratch (tests and benches only)."""
+    from sqlalchemy import text
+
+    from models import Base
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        Base.metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        for table in FOREIGN_TABLES:
+            conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
+    engine.dispose()
+    migrate(url)

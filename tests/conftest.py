@@ -6,10 +6,10 @@ import socket
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from bot import create_app
-from bot.db import Database, migrate
+from bot.db import Database, reset_schema
 from bot.engine import Inbound
 from bot.runtime import services
 from models import Base
@@ -33,16 +33,6 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-def _reset_schema(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        Base.metadata.drop_all(conn)
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        conn.execute(text("DROP TABLE IF EXISTS scheduler_jobs"))
-    engine.dispose()
-    migrate(url)
-
-
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database_url(request, tmp_path_factory) -> str:
     """Yield a migrated database: SQLite always, PostgreSQL when TEST_DATABASE_URL is set."""
@@ -52,7 +42,7 @@ def database_url(request, tmp_path_factory) -> str:
         url = os.environ.get("TEST_DATABASE_URL")
         if not url:
             pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
-    _reset_schema(url)
+    reset_schema(url)
     return url
 
 

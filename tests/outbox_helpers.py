@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from bot.runtime import services
 from models import Contact
 from tests.conftest import _empty_tables, make_app
@@ -21,6 +23,19 @@ def outbox_app(database_url: str, fake, **overrides):
     app = make_app(database_url, **settings)
     _empty_tables(services(app).db)
     return app
+
+
+@pytest.fixture
+def app(database_url, fake_twilio):
+    """Yield an outbox app on an empty database (import this fixture into a test module)."""
+    app = outbox_app(database_url, fake_twilio)
+    yield app
+    services(app).db.dispose()
+
+
+@pytest.fixture
+def db(app):
+    return services(app).db
 
 
 def add_contacts(session, n: int, start: int = 910_000_000, **fields) -> list[Contact]:

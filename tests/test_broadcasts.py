@@ -11,19 +11,8 @@ from bot.jobs import run_job, send_due_broadcasts
 from bot.runtime import services
 from bot.sender import Sender
 from models import Broadcast, Contact, OutboxMessage, utcnow
-from tests.outbox_helpers import NOON, add_contacts, outbox_app
-
-
-@pytest.fixture
-def app(database_url, fake_twilio):
-    app = outbox_app(database_url, fake_twilio)
-    yield app
-    services(app).db.dispose()
-
-
-@pytest.fixture
-def db(app):
-    return services(app).db
+from tests.outbox_helpers import NOON, add_contacts
+from tests.outbox_helpers import app, db  # noqa: F401 - fixtures
 
 
 def outbox_count(db, **where) -> int:

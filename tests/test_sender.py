@@ -12,18 +12,7 @@ from bot.sender import RateLimiter, Sender
 from models import Contact, ConversationState, Message, OutboxMessage, utcnow
 from tests.fakes.signing import post_signed
 from tests.outbox_helpers import NIGHT, NOON, add_contacts, outbox_app
-
-
-@pytest.fixture
-def app(database_url, fake_twilio):
-    app = outbox_app(database_url, fake_twilio)
-    yield app
-    services(app).db.dispose()
-
-
-@pytest.fixture
-def db(app):
-    return services(app).db
+from tests.outbox_helpers import app, db  # noqa: F401 - fixtures
 
 
 def queue(db, contacts, now=NOON, body="Mañana habrá helada: cubra sus cultivos", **fields):

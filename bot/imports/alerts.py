@@ -18,6 +18,7 @@ from defusedxml import DefusedXmlException
 from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
+from bot.imports.files import read_bytes
 from flows.places import key, regions_of_area
 from models import Alert, AlertArea, AlertInfo, utcnow
 from models.alerts import CANCELLED, CURRENT, SUPERSEDED
@@ -95,12 +96,7 @@ def _choice(value: str | None, allowed: set[str], name: str, where: str) -> str:
 
 def read_alerts(path: Path) -> list[dict]:
     """Parse and check every alert in the file; raise AlertFileError on the first problem."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise AlertFileError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise AlertFileError(f"{path}: cannot read it ({exc.strerror})") from None
+    raw = read_bytes(path, AlertFileError)
     try:
         root = SafeET.fromstring(raw, forbid_dtd=True)
     except ParseError as exc:

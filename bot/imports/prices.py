@@ -16,6 +16,7 @@ from typing import Callable, Iterable
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.imports.files import read_bytes
 from flows.places import key, places_in, region_of_name
 from flows.products import product_aliases, split_variety
 from models import Market, PriceReport, Product, utcnow
@@ -85,12 +86,7 @@ class Line:
 
 def read_text(path: Path) -> str:
     """Return the file's text, or raise BulletinError saying why it cannot be read."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise BulletinError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise BulletinError(f"{path}: cannot read it ({exc.strerror})") from None
+    raw = read_bytes(path, BulletinError)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
