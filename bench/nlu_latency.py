@@ -3,7 +3,7 @@
     .venv/bin/python bench/nlu_latency.py [--rounds 5] [--url URL]
 
 Starts a Rasa server on the current model (training first if needed) with
-nlu.runtime.RasaServer, unless --url names a running one. Then, over the
+nlu.server.RasaServer, unless --url names a running one. Then, over the
 held-out messages the rules do not catch, it times in the same run:
 
 - baseline: ``GET /`` on the same server through the same keep-alive session
@@ -29,7 +29,8 @@ from nlu import rules  # noqa: E402
 from nlu.classifier import Classifier  # noqa: E402
 from nlu.client import RasaClient  # noqa: E402
 from nlu.evaluate import load_cases  # noqa: E402
-from nlu.runtime import RasaServer, train  # noqa: E402
+from nlu.runtime import train  # noqa: E402
+from nlu.server import RasaServer  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:

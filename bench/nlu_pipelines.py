@@ -38,7 +38,8 @@ from nlu import rules  # noqa: E402
 from nlu.classifier import Classifier  # noqa: E402
 from nlu.client import RasaClient  # noqa: E402
 from nlu.evaluate import Report, evaluate  # noqa: E402
-from nlu.runtime import RasaServer, train  # noqa: E402
+from nlu.runtime import train  # noqa: E402
+from nlu.server import RasaServer  # noqa: E402
 
 SEED = 7
 OUTPUT = ROOT / "bench" / "output"

@@ -75,7 +75,8 @@ def main() -> None:
     rasa = None
     nlu_url = args.nlu_url
     if not nlu_url:
-        from nlu.runtime import RasaServer, train
+        from nlu.runtime import train
+        from nlu.server import RasaServer
 
         rasa = RasaServer(model=train())
         rasa.start()

@@ -162,7 +162,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     if args.url:
         report = evaluate_url(args.url)
     else:
-        from nlu.runtime import RasaServer, train
+        from nlu.runtime import train
+        from nlu.server import RasaServer
 
         model = train(echo=lambda line: print(line, file=sys.stderr))
         with RasaServer(model=model) as server:

@@ -102,7 +102,8 @@ def talk(app):
 @pytest.fixture(scope="session")
 def rasa_url():
     """Start the real Rasa server once per session (training first if needed)."""
-    from nlu.runtime import RasaServer, train
+    from nlu.runtime import train
+    from nlu.server import RasaServer
 
     model = train()
     OUTPUT_DIR.mkdir(exist_ok=True)

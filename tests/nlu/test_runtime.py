@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from nlu import runtime
-from nlu.runtime import NLURuntimeError, RasaServer
+from nlu.runtime import NLURuntimeError
+from nlu.server import RasaServer, free_port
 
 REAL_ROOT = runtime.PROJECT_ROOT
 
@@ -376,7 +377,7 @@ def test_server_starts_answers_and_stops(project, fake_rasa, tmp_path):
 def test_server_context_manager_waits_until_ready(project, fake_rasa, tmp_path):
     model = tmp_path / "model.tar.gz"
     model.write_bytes(b"x")
-    with RasaServer(model=model, root=project, port=runtime.free_port()) as server:
+    with RasaServer(model=model, root=project, port=free_port()) as server:
         from nlu.client import RasaClient
         assert RasaClient(server.url).is_ready()
         assert server.startup_seconds is not None
