@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from flows import support
-from models import OutboxMessage
+from models import Contact, OutboxMessage
 
 LIMA = ZoneInfo("America/Lima")
 QUIET_START, QUIET_END = time(21, 0), time(7, 0)  # Lima time; red climate alerts excepted
@@ -106,3 +106,10 @@ def cancel_queued(session: Session, now: datetime, reason: str, **where) -> int:
     result = session.execute(stmt.values(status="canceled", error_message=reason, updated_at=now)
                              .execution_options(synchronize_session=False))
     return result.rowcount or 0
+
+
+def stop_after_carrier_opt_out(session: Session, contact_id: int, now: datetime) -> int:
+    """Mark a contact stopped after Twilio's 21610 and cancel their queued rows; return how many."""
+    session.execute(update(Contact).where(Contact.id == contact_id, Contact.opted_out_at.is_(None))
+                    .values(opted_out_at=now).execution_options(synchronize_session=False))
+    return cancel_queued(session, now, "contact opted out (21610)", contact_id=contact_id)

@@ -41,7 +41,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from bot import channels
-from bot.outbox import cancel_queued, in_quiet_hours, quiet_hours_end
+from bot.outbox import in_quiet_hours, quiet_hours_end, stop_after_carrier_opt_out
 from flows import support
 from models import Contact, ConversationState, Message, OutboxMessage, utcnow
 
@@ -329,10 +329,7 @@ class Sender:
                           segments=result.num_segments, flow=row.source, entities={},
                           created_at=now, updated_at=now))
         elif outcome == "opted_out":
-            s.execute(update(Contact).where(Contact.id == row.contact_id,
-                                            Contact.opted_out_at.is_(None))
-                      .values(opted_out_at=now).execution_options(synchronize_session=False))
-            cancel_queued(s, now, "contact opted out (21610)", contact_id=row.contact_id)
+            stop_after_carrier_opt_out(s, row.contact_id, now)
         return outcome
 
     @staticmethod

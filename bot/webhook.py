@@ -10,8 +10,9 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.engine import Inbound
+from bot.outbox import stop_after_carrier_opt_out
 from bot.runtime import services
-from models import Contact, Message, OutboxMessage, utcnow
+from models import Message, OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
 bp = Blueprint("twilio", __name__, url_prefix="/webhooks/twilio")
@@ -93,9 +94,7 @@ def status():
             if row is not None and row.advance_status(new_status, code):
                 row.updated_at = utcnow()
         if code == 21610 and outbox is not None:  # the carrier says this person sent STOP
-            contact = session.get(Contact, outbox.contact_id)
-            if contact is not None and contact.opted_out_at is None:
-                contact.opted_out_at = utcnow()
+            stop_after_carrier_opt_out(session, outbox.contact_id, utcnow())
     return Response(status=204)
 
 

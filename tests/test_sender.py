@@ -188,9 +188,11 @@ def test_failed_callback_with_21610_stops_the_contact(app, db, fake_twilio):
         contacts = add_contacts(s, 1)
     queue(db, contacts)
     Sender(services(app)).run_once(NOON)
+    queue(db, contacts, tag=2)  # a later message, still queued when the callback comes
     form = {"MessageSid": rows(db)[0].twilio_sid, "MessageStatus": "failed", "ErrorCode": "21610"}
     assert post_signed(app.test_client(), "/webhooks/twilio/status", form).status_code == 204
     assert (rows(db)[0].status, rows(db)[0].error_code) == ("failed", 21610)
+    assert rows(db)[1].status == "canceled"  # same rule as when the sender itself gets 21610
     with db.session() as s:
         assert s.get(Contact, contacts[0].id).opted_out_at is not None
 
