@@ -179,7 +179,7 @@ class Engine:
 
     @staticmethod
     def _record_inbound(session, contact, channel, inbound, body, truncated, parse, result, now):
-        sensitive = result.sensitive or result.flow == support.FLOW
+        sensitive = result.sensitive  # decided by flows.router.respond, the one place
         message = Message(
             contact_id=contact.id, direction="in", channel=channel, twilio_sid=inbound.sid,
             body=None if sensitive else body, redacted=sensitive, status="received",

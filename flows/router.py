@@ -23,7 +23,7 @@ TOPICS = {"ask_price": prices.start, "ask_climate": climate.start,
 def respond(ctx: Ctx) -> Result:
     """Return the replies, next state and effects for one turn."""
     result = _respond(ctx)
-    if ctx.state and ctx.state.flow == support.FLOW:
+    if result.flow == support.FLOW or (ctx.state and ctx.state.flow == support.FLOW):
         result.sensitive = True  # anything said inside that conversation stays private
     return result
 
