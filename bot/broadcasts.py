@@ -14,14 +14,13 @@ from sqlalchemy.orm import Session
 
 from bot.gsm7 import segment_count, to_gsm7
 from bot.outbox import (LIMA, cancel_queued, check_topic, dialect_insert, first_attempt_at,
-                        in_quiet_hours)
+                        in_quiet_hours, inside_whatsapp_window)
 from models import Broadcast, Contact, OutboxMessage
 from models.base import UTCDateTime
 
 LANGUAGES = ("es", "qu", "ay")
 CHANNELS = ("sms", "whatsapp")
 SEGMENT_KEYS = {"region", "province", "language", "channel", "active_days"}
-WHATSAPP_WINDOW = timedelta(hours=24)
 
 
 class BroadcastError(ValueError):
@@ -118,7 +117,7 @@ def preview(session: Session, b: Broadcast, now: datetime, settings) -> dict:
             "sms_text": to_gsm7(text), "segments_per_sms": segment_count(to_gsm7(text))})
         entry["recipients"] += 1
         entry[channel] += 1
-        if channel == "whatsapp" and (last_wa is None or now - last_wa >= WHATSAPP_WINDOW):
+        if channel == "whatsapp" and not inside_whatsapp_window(last_wa, now):
             entry["whatsapp_template"] += 1
     sms_segments = sum(e["sms"] * e["segments_per_sms"] for e in by_language.values())
     whatsapp = sum(e["whatsapp"] for e in by_language.values())

@@ -113,3 +113,11 @@ def stop_after_carrier_opt_out(session: Session, contact_id: int, now: datetime)
     session.execute(update(Contact).where(Contact.id == contact_id, Contact.opted_out_at.is_(None))
                     .values(opted_out_at=now).execution_options(synchronize_session=False))
     return cancel_queued(session, now, "contact opted out (21610)", contact_id=contact_id)
+
+
+WHATSAPP_WINDOW = timedelta(hours=24)
+
+
+def inside_whatsapp_window(last_inbound: datetime | None, now: datetime) -> bool:
+    """Tell whether free-form WhatsApp is allowed: the contact wrote within the last 24 hours."""
+    return last_inbound is not None and now - last_inbound < WHATSAPP_WINDOW

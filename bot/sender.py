@@ -41,13 +41,13 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from bot import channels
-from bot.outbox import in_quiet_hours, quiet_hours_end, stop_after_carrier_opt_out
+from bot.outbox import (in_quiet_hours, inside_whatsapp_window, quiet_hours_end,
+                        stop_after_carrier_opt_out)
 from flows import support
 from models import Contact, ConversationState, Message, OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
 OPTED_OUT, OUTSIDE_WINDOW = 21610, 63016
-WHATSAPP_WINDOW = timedelta(hours=24)
 MAX_BACKOFF = timedelta(hours=1)
 
 
@@ -282,8 +282,7 @@ class Sender:
         """Choose free-form "body" or the approved "template" (WhatsApp outside 24 h)."""
         if row.channel != "whatsapp":
             return "body"
-        last = contact.last_whatsapp_inbound_at
-        if last is not None and now - last < WHATSAPP_WINDOW:
+        if inside_whatsapp_window(contact.last_whatsapp_inbound_at, now):
             return "body"
         return "template" if row.content_sid else "no_template"
 
