@@ -98,7 +98,11 @@ def parse_form(form) -> dict:
     if not texts:
         raise FormError("Escribe el mensaje al menos en un idioma (castellano recomendado).")
     channel = form.get("channel") or None
+    if channel not in (None, *broadcasts.CHANNELS):
+        raise FormError("El canal de envío debe ser SMS o WhatsApp.")
     content_sid = (form.get("content_sid") or "").strip() or None
+    if content_sid and not content_sid.startswith("HX"):
+        raise FormError("La plantilla de WhatsApp es un ContentSid de Twilio: empieza con HX.")
     variables = None
     raw_vars = (form.get("content_variables") or "").strip()
     if raw_vars:
@@ -110,15 +114,38 @@ def parse_form(form) -> dict:
         if not isinstance(variables, dict):
             raise FormError('Las variables de la plantilla deben ser un objeto JSON: {"1": "..."}.')
         variables = {str(k): str(v) for k, v in variables.items()}
+        if not content_sid:
+            raise FormError("Hay variables de plantilla pero falta la plantilla (ContentSid HX...).")
+    topic = (form.get("topic") or "").strip().lower() or None
+    if topic and "violen" in topic:
+        raise FormError("Nunca se envían mensajes proactivos sobre violencia: elige otro tema.")
     when = form.get("when") or "now"
     send_at = _lima_datetime(form.get("send_at") or "") if when == "at" else None
     cron = (form.get("cron") or "").strip() if when == "cron" else None
     if when == "cron" and not cron:
         raise FormError("Escribe la programación periódica (cron), p. ej. 0 8 * * 1.")
+    if cron:
+        try:
+            broadcasts.cron_trigger(cron)
+        except broadcasts.BroadcastError:
+            raise FormError(f"La programación «{cron}» no es un cron válido: cinco campos, "
+                            "minuto hora día mes día-de-semana, p. ej. 0 8 * * 1.") from None
     return {"name": name, "texts": texts, "segment": parse_segment(form), "channel": channel,
             "content_sid": content_sid, "content_variables": variables,
-            "topic": (form.get("topic") or "").strip().lower() or None,
+            "topic": topic,
             "urgent": form.get("urgent") == "1", "send_at": send_at, "cron": cron}
+
+
+def _spanish(exc: Exception) -> str:
+    """Return a BroadcastError's message in Spanish where it is a known one."""
+    text = str(exc)
+    if "in the past" in text:
+        return "La fecha y hora de envío ya pasó: elige una futura (hora de Lima)."
+    if "already canceled" in text:
+        return "La campaña ya estaba cancelada."
+    if "only a draft" in text:
+        return "Solo un borrador se puede programar; esta campaña ya no lo es."
+    return f"No se pudo: {text}."
 
 
 def text_previews(form) -> dict:
@@ -208,7 +235,7 @@ def campaign_new():
         except FormError as exc:
             error = str(exc)
         except broadcasts.BroadcastError as exc:
-            error = f"No se pudo crear: {exc}."
+            error = _spanish(exc)
         except ValueError as exc:  # RefusedTopic: nothing proactive about violence
             error = f"Tema no permitido: nunca se envían mensajes proactivos sobre violencia ({exc})."
         else:
@@ -269,7 +296,7 @@ def campaign_action(broadcast_id: int, action: str):
                 result = broadcasts.cancel(session, b, now)
                 message = f"Campaña cancelada; {result['canceled']} mensajes en cola cancelados."
     except broadcasts.BroadcastError as exc:
-        flash(f"No se pudo: {exc}.", "error")
+        flash(_spanish(exc), "error")
         return redirect(url_for("console.campaign_detail", broadcast_id=broadcast_id))
     audit(f"broadcast_{'schedule' if action == 'programar' else 'cancel'}",
           target=f"broadcast:{broadcast_id}", **result)

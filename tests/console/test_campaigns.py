@@ -107,12 +107,14 @@ def test_create_preview_schedule_and_deliver_through_the_real_sender(as_role, ap
     ({"text_es": "", "text_qu": ""}, "Escribe el mensaje al menos en un idioma"),
     ({"name": ""}, "Escribe un nombre"),
     ({"content_variables": "{1: Junin"}, "deben ser JSON"),
-    ({"content_sid": "XX123"}, "No se pudo crear: a Twilio ContentSid starts with HX"),
-    ({"content_variables": '{"1": "Junin"}'}, "without a template ContentSid"),
-    ({"topic": "violence"}, "Tema no permitido"),
-    ({"when": "at", "send_at": "2020-01-01T08:00"}, "is in the past"),
+    ({"content_sid": "XX123"}, "empieza con HX"),
+    ({"content_variables": '{"1": "Junin"}'}, "falta la plantilla"),
+    ({"topic": "gbv"}, "Tema no permitido"),
+    ({"topic": "Violencia familiar"}, "Nunca se envían mensajes proactivos sobre violencia"),
+    ({"when": "at", "send_at": "2020-01-01T08:00"}, "ya pasó"),
     ({"when": "at", "send_at": "mañana"}, "no es válida"),
-    ({"when": "cron", "cron": "cada lunes"}, "bad cron expression"),
+    ({"when": "cron", "cron": "cada lunes"}, "no es un cron válido"),
+    ({"channel": "fax"}, "SMS o WhatsApp"),
     ({"seg_active_days": "treinta"}, "número entero"),
 ])
 def test_bad_input_shows_the_error_and_keeps_what_was_typed(as_role, db, fields, message):
@@ -126,7 +128,7 @@ def test_bad_input_shows_the_error_and_keeps_what_was_typed(as_role, db, fields,
     assert message in html
     assert 'id="form-error"' in html
     for name, value in {**typed, **fields}.items():
-        if name in ("urgent", "topic") or not value:
+        if name in ("urgent", "topic", "channel") or not value:
             continue
         shown = value.replace('"', "&#34;")
         assert shown in html, name  # nothing typed is lost
@@ -177,7 +179,7 @@ def test_cancel_cancels_queued_messages_and_is_audited(as_role, app, db):
     assert Sender(services(app)).run_once(NOON) == {}
     again = client.post(f"/console/campanas/{b_id}/cancelar", data={"csrf_token": token},
                         follow_redirects=True).get_data(as_text=True)
-    assert "already canceled" in again
+    assert "ya estaba cancelada" in again
     assert audit_actions(db).count("broadcast_cancel") == 1
     client.post(f"/console/campanas/{b_id}/programar", data={"csrf_token": token})
     with db.session() as s:
