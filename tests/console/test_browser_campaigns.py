@@ -93,6 +93,10 @@ def test_a_coordinator_creates_previews_and_schedules_a_broadcast(live, page):
     assert page.inner_text("#count-sent") == "3"
     assert len(fake.messages) == 3
     shot(page, "23-campaign-sent")
+    page.click("header >> text=Campañas")
+    row = page.locator("tr", has_text="Helada Junín")
+    assert "enviada" in row.inner_text()
+    shot(page, "26-campaign-list")
 
 
 def test_a_coordinator_answers_a_handoff(live, page):
