@@ -50,8 +50,12 @@ def reply_channel(session: Session, handoff: HandoffRequest, contact: Contact) -
 
 def send_reply(session: Session, handoff: HandoffRequest, contact: Contact, body: str, *,
                user, now: datetime, private: bool, template_sid: str | None = None,
-               ip: str | None = None) -> OutboxMessage:
-    """Queue a staff reply and mark the hand-off answered, audited, in the caller's transaction."""
+               ip: str | None = None, number: int | None = None) -> OutboxMessage:
+    """Queue a staff reply and mark the hand-off answered, audited, in the caller's transaction.
+
+    `number` is the reply's number the form was shown with: a second click on the
+    same form gets the same key, so it adds nothing.
+    """
     body = (body or "").strip()
     if not body:
         raise ReplyRefused("Escribe la respuesta antes de enviarla.")
@@ -81,11 +85,12 @@ def send_reply(session: Session, handoff: HandoffRequest, contact: Contact, body
     prefix = reply_key(handoff.id, 0)[:-1]
     n = session.scalar(select(func.count()).select_from(OutboxMessage)
                        .where(OutboxMessage.key.like(f"{prefix}%"))) + 1
-    key = reply_key(handoff.id, n)
+    key = reply_key(handoff.id, number if number and 0 < number <= n else n)
     if not enqueue(session, key=key, source=SOURCE, contact_id=contact.id, channel=channel,
                    body=body, now=now, topic=PRIVATE_TOPIC if private else TOPIC,
                    urgent=bool(handoff.urgent), content_sid=content_sid):
-        raise ReplyRefused("Otra persona respondió al mismo tiempo. Vuelve a cargar la página.")
+        raise ReplyRefused("Esa respuesta ya está en la bandeja de salida (¿doble clic?), o alguien "
+                           "respondió al mismo tiempo. Vuelve a cargar la página. No se envió nada más.")
     row = session.scalar(select(OutboxMessage).where(OutboxMessage.key == key))
     handoff.status = "answered"
     session.add(AuditLog(user_id=user.id, email=user.email, action="handoff_reply",

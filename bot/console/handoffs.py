@@ -77,7 +77,7 @@ def handoff_reply(handoff_id: int):
             row = handoff_replies.send_reply(
                 session, handoff, contact, request.form.get("body", ""), user=current_user,
                 now=utcnow(), private=private, template_sid=_template_sid(),
-                ip=request.remote_addr)
+                ip=request.remote_addr, number=request.form.get("n", type=int))
             later = row.next_attempt_at > utcnow()
     except handoff_replies.ReplyRefused as exc:
         flash(str(exc), "error")

@@ -95,8 +95,14 @@ def test_a_whatsapp_reply_inside_the_window_is_sent_and_its_status_shown(as_role
     with db.session() as s:  # the thread shows what staff wrote
         logged = s.scalar(select(Message).where(Message.direction == "out"))
     assert logged.body == sent["body"] and logged.flow == "handoff" and not logged.redacted
-    reply(client, h_id, "¿Sigue ahí?")
-    assert [r.key for r in outbox(db)][-1] == f"handoff:{h_id}:reply:2"
+    token = csrf_token(client, QUEUE)
+    assert 'name="n" value="2"' in client.get(QUEUE).get_data(as_text=True)
+    for _ in range(2):  # a double click on the same form
+        html = client.post(f"{QUEUE}/{h_id}/responder", follow_redirects=True,
+                           data={"body": "¿Sigue ahí?", "n": "2", "csrf_token": token}
+                           ).get_data(as_text=True)
+    assert "ya está en la bandeja de salida" in html
+    assert [r.key for r in outbox(db)] == [f"handoff:{h_id}:reply:1", f"handoff:{h_id}:reply:2"]
 
 
 def test_whatsapp_outside_the_window_is_refused_without_a_template(as_role, db, clock):
