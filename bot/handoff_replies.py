@@ -1,9 +1,10 @@
 """Staff replies to hand-offs: one outbox row each, within WhatsApp's rules, private when needed.
 
-A reply is what the person asked for (a person), not a proactive message, so it
-may go to a contact inside an open support conversation. It still goes through
-the outbox and the sender (opt-out re-checked at send time, quiet hours unless
-the hand-off is urgent).
+A reply is what the person asked for (a person), not a proactive message. It
+goes through the outbox and the sender like any message (opt-out re-checked at
+send time, quiet hours unless the hand-off is urgent, held while the contact is
+in an open support conversation) except a private reply, which IS part of that
+conversation and goes out at once.
 
 Replies to a conversation about violence are *private*: the outbox row's topic
 is PRIVATE_TOPIC, the sender logs the sent message without its body (redacted,

@@ -41,7 +41,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from bot import channels
-from bot.handoff_replies import SOURCE as HANDOFF_REPLY, is_private_row
+from bot.handoff_replies import is_private_row
 from bot.outbox import (in_quiet_hours, inside_whatsapp_window, quiet_hours_end,
                         stop_after_carrier_opt_out)
 from flows import support
@@ -274,8 +274,8 @@ class Sender:
             return self._cancel(row, "expired before it could be sent", now)
         if not row.urgent and in_quiet_hours(now):
             return self._defer(row, quiet_hours_end(now), now, "quiet hours")
-        # Never interrupt a conversation about violence, except with the staff reply she asked for.
-        if open_support is not None and row.source != HANDOFF_REPLY:
+        # Never interrupt a conversation about violence, except with the counsellor's reply to it.
+        if open_support is not None and not is_private_row(row):
             return self._defer(row, open_support, now, "open support conversation")
         return None
 

@@ -213,3 +213,12 @@ def test_reply_needs_csrf_a_role_and_an_open_handoff(console_app, as_role, db, c
     coordinator.post(f"{QUEUE}/{h_id}/close", data={"csrf_token": token})
     assert "está cerrada" in reply(coordinator, h_id, "Hola", token).get_data(as_text=True)
     assert outbox(db) == []
+
+
+def test_an_ordinary_reply_waits_while_a_support_conversation_is_open(as_role, app, db, clock,
+                                                                       fake_twilio):
+    h_id = make_handoff(db, "+51910000310", support_open=True)
+    reply(as_role("coordinator"), h_id, "Sobre el precio de la papa: la llamo mañana")
+    assert Sender(services(app)).run_once(NOON) == {"deferred": 1}
+    assert fake_twilio.messages == []
+    assert outbox(db)[0].next_attempt_at == NIGHT + timedelta(minutes=30)  # when it expires
