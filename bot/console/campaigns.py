@@ -257,7 +257,9 @@ def campaign_preview(broadcast_id: int):
     with services().db.session() as session:
         b = _broadcast(session, broadcast_id)
         p = broadcasts.preview(session, b, now, services().settings)
-    quiet_at_send = bool(b.send_at and not b.urgent and in_quiet_hours(b.send_at))
+    first = b.send_at or (broadcasts.cron_trigger(b.cron).get_next_fire_time(None, now)
+                          if b.cron else None)
+    quiet_at_send = bool(first and not b.urgent and in_quiet_hours(first))
     return render_template("console/campaign_preview.html", b=b, p=p, languages=LANGUAGE_NAMES,
                            names=BROADCAST_STATUS_NAMES, schedule_text=_schedule_text(b),
                            quiet_at_send=quiet_at_send)

@@ -230,3 +230,16 @@ def test_access_and_csrf_on_every_campaign_page(console_app, as_role, db):
         assert s.get(Broadcast, b_id).status == "draft" and s.scalar(
             select(func.count()).select_from(Broadcast)) == 1
     assert as_role("admin").get("/console/campanas/999").status_code == 404
+
+
+@pytest.mark.parametrize("fields,quiet", [
+    ({"when": "at", "send_at": "2026-11-23T22:30"}, True),
+    ({"when": "at", "send_at": "2026-11-23T22:30", "urgent": "1"}, False),
+    ({"when": "at", "send_at": "2026-11-24T08:00"}, False),
+    ({"when": "cron", "cron": "0 22 * * *"}, True),
+    ({"when": "cron", "cron": "0 8 * * 1"}, False),
+])
+def test_preview_notes_a_send_time_in_quiet_hours(as_role, fields, quiet):
+    client = as_role("coordinator")
+    location = create(client, text_es="Reunion", **fields).headers["Location"]
+    assert ('id="quiet-at-send"' in client.get(location).get_data(as_text=True)) is quiet
