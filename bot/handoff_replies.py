@@ -40,13 +40,19 @@ def is_private_row(row: OutboxMessage) -> bool:
     return row.topic == PRIVATE_TOPIC
 
 
+def reply_channels(session: Session, rows: list[tuple[HandoffRequest, Contact]]) -> dict[int, str]:
+    """Return {hand-off id: the channel the person asked on (else WhatsApp if used, else SMS)}."""
+    asked = {m: None for m in (h.message_id for h, _ in rows) if m}
+    if asked:
+        asked.update(session.execute(select(Message.id, Message.channel)
+                                     .where(Message.id.in_(list(asked)))).all())
+    return {h.id: asked.get(h.message_id) or
+            ("whatsapp" if "whatsapp" in (c.channels or []) else "sms") for h, c in rows}
+
+
 def reply_channel(session: Session, handoff: HandoffRequest, contact: Contact) -> str:
     """Return the channel the person asked on (else WhatsApp if they use it, else SMS)."""
-    if handoff.message_id:
-        channel = session.scalar(select(Message.channel).where(Message.id == handoff.message_id))
-        if channel:
-            return channel
-    return "whatsapp" if "whatsapp" in (contact.channels or []) else "sms"
+    return reply_channels(session, [(handoff, contact)])[handoff.id]
 
 
 def send_reply(session: Session, handoff: HandoffRequest, contact: Contact, body: str, *,

@@ -42,7 +42,7 @@ def handoffs():
             audit_restricted_listing(session, (c.id for _, c in rows), "handoffs")
         replies = handoff_replies.latest_replies(session, [(h.id, c.id) for h, c in rows])
         now = utcnow()
-        channels = {h.id: handoff_replies.reply_channel(session, h, c) for h, c in rows}
+        channels = handoff_replies.reply_channels(session, rows)
     window = {h.id: channels[h.id] != "whatsapp" or
               inside_whatsapp_window(c.last_whatsapp_inbound_at, now) for h, c in rows}
     return render_template("console/handoffs.html", rows=rows, show_closed=show_closed,
