@@ -19,6 +19,8 @@ TIMETABLE = {
     "expire-conversations": ("expire_conversations", "interval", {"minutes": 15}),
     # Builds outbox rows only; the sender process (`flask --app server sender`) sends them.
     "send-due-broadcasts": ("send_due_broadcasts", "interval", {"minutes": 1}),
+    # Runs a retraining queued from the console (TrainingRun); max_instances 1 (job_defaults).
+    "retrain-nlu": ("retrain_nlu", "interval", {"minutes": 1}),
 }
 
 
