@@ -105,7 +105,7 @@ def claim(session: Session, now: datetime) -> TrainingRun | None:
 
 @dataclass
 class RunLog:
-    """Keep the last lines of a run's output and write them, as a heartbeat, in their own commits."""
+    """Keep a run's last output lines; write them, as its heartbeat, in their own commits."""
 
     bind: object
     run_id: int

@@ -17,14 +17,16 @@ class TrainingRun(Base):
 
     Status::
 
-        queued ──(scheduler job claims it, commits)──▶ running ──┬─▶ kept_new   (new ≥ old: new data stays)
-          ▲                                                      ├─▶ kept_old   (new < old: data put back)
-          │                                                      ├─▶ unchanged  (no new reviewed examples)
-        console button / `retrain-nlu --queue`                   └─▶ failed     (error, or no heartbeat
-                                                                                  for STALE_AFTER: killed)
+        queued ──(scheduler job claims it, commits)──▶ running ──┬─▶ kept_new  (new ≥ old)
+          ▲                                                      ├─▶ kept_old  (new < old:
+          │                                                      │              data put back)
+        console button / `retrain-nlu --queue`                   ├─▶ unchanged (nothing new)
+                                                                 └─▶ failed    (error, or no
+                                                                     heartbeat for STALE_AFTER)
 
-    At most one run is queued or running at a time (`active_slot`). `heartbeat_at` moves with every log line; `log_tail`
-    keeps the last lines of the training's output.
+    `retrain-nlu` without --queue adds its run as `running` and runs it itself.
+    At most one run is queued or running at a time (`active_slot`). `heartbeat_at`
+    moves with the log; `log_tail` keeps the last lines of the training's output.
     """
 
     __tablename__ = "training_runs"

@@ -72,7 +72,8 @@ def test_settings_keep_their_names_and_sms_counts_segments_by_default():
     default = from_settings(from_env({"OUTBOX_RATE_SMS": "1"}))
     assert default.rates == {"sms": 1.0, "whatsapp": 20.0}
     assert default.cost("sms", THREE_SEGMENTS) == 3 and default.messages_per_second("sms") == 1 / 3
-    old_way = from_settings(from_env({"OUTBOX_RATE_SMS": "1", "OUTBOX_RATE_SMS_COUNTS": "Messages"}))
+    old_way = from_settings(from_env({"OUTBOX_RATE_SMS": "1",
+                                      "OUTBOX_RATE_SMS_COUNTS": "Messages"}))
     assert old_way.cost("sms", THREE_SEGMENTS) == 1 and old_way.messages_per_second("sms") == 1
     with pytest.raises(ValueError, match="segments or messages"):
         from_settings(from_env({"OUTBOX_RATE_SMS_COUNTS": "bytes"}))

@@ -269,3 +269,17 @@ def test_the_command_can_queue_for_the_scheduler_and_refuses_a_second_run(consol
     assert (run.status, run.requested_by) == ("queued", "cli") and f"#{run.id}" in result.output
     again = runner.invoke(args=["retrain-nlu"])
     assert again.exit_code == 1 and f"retraining #{run.id} is already queued" in again.output
+
+
+@pytest.mark.rasa
+def test_the_job_evaluates_the_real_model_on_the_heldout_file(db, data_dir, database_url):
+    """Real Rasa: the current model (trained if missing), `rasa test nlu` on nlu/heldout.txt."""
+    if database_url.startswith("postgresql"):
+        pytest.skip("the Rasa part does not depend on the database: run once, on SQLite")
+    run_id = queue(db)
+    with db.session() as s:
+        counts = run_queued(s, utcnow(), data_dir=data_dir)  # real train and evaluate
+    run = get(db, run_id)
+    assert counts["status"] == "unchanged", run.error or run.log_tail
+    assert run.old_model.startswith("nlu-") and run.old_accuracy >= 0.9
+    assert f"held-out accuracy {run.old_accuracy:.3f}" in run.log_tail
