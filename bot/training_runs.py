@@ -78,15 +78,36 @@ def enqueue(session: Session, *, requested_by: str, now: datetime, user_id: int 
     return run
 
 
+def process_gone(worker: str | None) -> bool:
+    """Return whether `worker` (host:pid) is a process of this host that no longer exists."""
+    host, _, pid = (worker or "").rpartition(":")
+    if host != socket.gethostname()[:60] or not pid.isdigit():
+        return False  # another machine's process: only its heartbeat can tell
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def fail_stale(session: Session, now: datetime) -> int:
-    """Mark failed the running runs whose heartbeat stopped STALE_AFTER ago; return how many."""
-    result = session.execute(
-        update(TrainingRun)
-        .where(TrainingRun.status == "running", TrainingRun.heartbeat_at < now - STALE_AFTER)
-        .values(status="failed", active_slot=None, finished_at=now,
-                error=f"no sign of life for {int(STALE_AFTER.total_seconds() // 60)} min: "
-                      "the scheduler was stopped during the run"))
-    return result.rowcount or 0
+    """Fail running runs whose process is gone or whose heartbeat stopped; return how many."""
+    silent = f"no sign of life for {int(STALE_AFTER.total_seconds() // 60)} min: " \
+             "the scheduler was stopped during the run"
+    failed = 0
+    for run in session.scalars(select(TrainingRun).where(TrainingRun.status == "running")):
+        if run.heartbeat_at is not None and run.heartbeat_at < now - STALE_AFTER:
+            run.error = silent
+        elif process_gone(run.worker):
+            run.error = f"the process that ran it ({run.worker}) stopped during the run"
+        else:
+            continue
+        run.status, run.active_slot, run.finished_at = "failed", None, now
+        failed += 1
+    session.flush()
+    return failed
 
 
 def claim(session: Session, now: datetime) -> TrainingRun | None:

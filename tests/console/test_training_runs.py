@@ -1,6 +1,8 @@
 """Retraining as a background job: the console queues, the scheduler's job claims and runs."""
 from __future__ import annotations
 
+import socket
+import subprocess
 from datetime import timedelta
 from pathlib import Path
 
@@ -150,6 +152,16 @@ def test_a_run_left_running_by_a_killed_scheduler_fails_on_the_next_job_run(db, 
     run = get(db, stale_id)
     assert run.status == "failed" and "scheduler was stopped" in run.error
     assert run.active_slot is None and fake.calls == []
+
+
+def test_a_run_whose_process_is_gone_fails_at_once(db, data_dir):
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    with db.session() as s:
+        run = enqueue(s, requested_by="cli", now=utcnow(), start=True)
+        run.worker, run_id = f"{socket.gethostname()[:60]}:{gone.pid}", run.id
+    assert job(db, FakeRasa(data_dir, 0.8, 0.9), data_dir)["stale_failed"] == 1
+    assert "stopped during the run" in get(db, run_id).error
 
 
 def test_a_run_that_shows_signs_of_life_is_left_alone(db, data_dir):
