@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.console.retrain import Evaluate, Train, rasa_accuracy, retrain
-from bot.console.training import DATA_DIR
+from bot.console.training import DATA_DIR, EXPORT_NAME
 from models import TrainingRun, utcnow
 from nlu.evaluate import HELDOUT_FILE
 
@@ -92,8 +92,11 @@ def process_gone(worker: str | None) -> bool:
     return False
 
 
-def fail_stale(session: Session, now: datetime) -> int:
-    """Fail running runs whose process is gone or whose heartbeat stopped; return how many."""
+def fail_stale(session: Session, now: datetime, data_dir: Path = DATA_DIR) -> int:
+    """Fail running runs whose process is gone or whose heartbeat stopped; return how many.
+
+    Their exported data may still be in `data_dir`, never evaluated: it is put back.
+    """
     silent = f"no sign of life for {int(STALE_AFTER.total_seconds() // 60)} min: " \
              "the scheduler was stopped during the run"
     failed = 0
@@ -105,9 +108,25 @@ def fail_stale(session: Session, now: datetime) -> int:
         else:
             continue
         run.status, run.active_slot, run.finished_at = "failed", None, now
+        if EXPORT_NAME in (run.data_before or {}):
+            restore_data(Path(data_dir), run.data_before[EXPORT_NAME])
         failed += 1
     session.flush()
     return failed
+
+
+def restore_data(data_dir: Path, text: str | None) -> None:
+    """Put reviewed.yml back as `text` (None: no file) if it differs."""
+    target = data_dir / EXPORT_NAME
+    current = target.read_text(encoding="utf-8") if target.exists() else None
+    if current == text:
+        return
+    if text is None:
+        target.unlink()
+        return
+    tmp = data_dir / f".{EXPORT_NAME}.restore"  # hidden: never read as training data
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, target)
 
 
 def claim(session: Session, now: datetime) -> TrainingRun | None:
@@ -161,6 +180,10 @@ def execute(session: Session, run_id: int, *, train: Train | None = None,
             evaluate: Evaluate = rasa_accuracy, heldout: Path = HELDOUT_FILE,
             data_dir: Path = DATA_DIR, echo: Callable[[str], object] | None = None) -> TrainingRun:
     """Run the claimed run `run_id` to its end and store what happened; return it."""
+    target = Path(data_dir) / EXPORT_NAME
+    with Session(bind=session.get_bind()) as own, own.begin():  # committed before any change
+        own.get(TrainingRun, run_id).data_before = {
+            EXPORT_NAME: target.read_text(encoding="utf-8") if target.exists() else None}
     run_log = RunLog(session.get_bind(), run_id, echo=echo)
     if train is None:
         from nlu.runtime import train as rasa_train
@@ -188,12 +211,12 @@ def execute(session: Session, run_id: int, *, train: Train | None = None,
     return run
 
 
-def run_queued(session: Session, now: datetime, **kwargs) -> dict:
+def run_queued(session: Session, now: datetime, data_dir: Path = DATA_DIR, **kwargs) -> dict:
     """Fail stale runs, then claim and run the oldest queued one; return counts (scheduler job)."""
-    counts = {"stale_failed": fail_stale(session, now), "ran": 0}
+    counts = {"stale_failed": fail_stale(session, now, data_dir), "ran": 0}
     run = claim(session, now)
     session.commit()  # `running` is visible (and the row ours) before the long part starts
     if run is not None:
-        finished = execute(session, run.id, **kwargs)
+        finished = execute(session, run.id, data_dir=data_dir, **kwargs)
         counts.update(ran=1, run=finished.id, status=finished.status)
     return counts

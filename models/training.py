@@ -51,6 +51,9 @@ class TrainingRun(Base):
     examples: Mapped[int | None]  # reviewed examples exported
     by_intent: Mapped[dict] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(String(500))
+    # {"reviewed.yml": its text before the run, or None if absent}: a run killed between
+    # export and verdict gets the training data put back when it is failed.
+    data_before: Mapped[dict] = mapped_column(default=dict)
     log_tail: Mapped[str] = mapped_column(Text, default="")
 
     @property

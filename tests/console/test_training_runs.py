@@ -93,6 +93,7 @@ def test_the_job_keeps_a_better_model_and_records_both_accuracies(db, reviewed, 
     assert run.by_intent == {"out_of_scope": 1} and run.active_slot is None
     assert run.started_at <= run.finished_at and run.worker
     assert "held-out accuracy 0.850" in run.log_tail
+    assert run.data_before == {"reviewed.yml": EMPTY}  # what to put back if it had been killed
     assert "radio" in (data_dir / "reviewed.yml").read_text()
     with db.session() as s:
         assert s.scalar(select(Review.exported_at)) is not None  # committed with the run
@@ -154,14 +155,22 @@ def test_a_run_left_running_by_a_killed_scheduler_fails_on_the_next_job_run(db, 
     assert run.active_slot is None and fake.calls == []
 
 
-def test_a_run_whose_process_is_gone_fails_at_once(db, data_dir):
+@pytest.mark.parametrize("before", [EMPTY, None])
+def test_a_run_whose_process_is_gone_fails_at_once_and_its_export_is_put_back(db, data_dir,
+                                                                             before):
     gone = subprocess.Popen(["true"])
     gone.wait()
     with db.session() as s:
         run = enqueue(s, requested_by="cli", now=utcnow(), start=True)
         run.worker, run_id = f"{socket.gethostname()[:60]}:{gone.pid}", run.id
+        run.data_before = {"reviewed.yml": before}
+    # Killed after writing its export, before comparing the models: data never evaluated.
+    (data_dir / "reviewed.yml").write_text("nlu:\n- intent: out_of_scope\n  examples: |\n"
+                                           "    - q cancion suena en la radio\n")
     assert job(db, FakeRasa(data_dir, 0.8, 0.9), data_dir)["stale_failed"] == 1
     assert "stopped during the run" in get(db, run_id).error
+    reviewed = data_dir / "reviewed.yml"
+    assert (reviewed.read_text() if reviewed.exists() else None) == before
 
 
 def test_a_run_that_shows_signs_of_life_is_left_alone(db, data_dir):

@@ -34,6 +34,7 @@ def upgrade() -> None:
     sa.Column('examples', sa.Integer(), nullable=True),
     sa.Column('by_intent', sa.JSON(), nullable=False),
     sa.Column('error', sa.String(length=500), nullable=True),
+    sa.Column('data_before', sa.JSON(), nullable=False),
     sa.Column('log_tail', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['requested_by_id'], ['users.id'], name=op.f('fk_training_runs_requested_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_training_runs')),
