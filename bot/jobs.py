@@ -25,7 +25,15 @@ def send_due_broadcasts(session: Session, now: datetime) -> dict:
     return due(session, now)
 
 
-JOBS = {"expire_conversations": expire_conversations, "send_due_broadcasts": send_due_broadcasts}
+def retrain_nlu(session: Session, now: datetime) -> dict:
+    """Run the oldest queued NLU retraining (minutes of work; never in a web worker)."""
+    from bot.training_runs import run_queued
+
+    return run_queued(session, now)
+
+
+JOBS = {"expire_conversations": expire_conversations, "send_due_broadcasts": send_due_broadcasts,
+        "retrain_nlu": retrain_nlu}
 
 
 def run_job(name: str, database_url: str) -> dict:

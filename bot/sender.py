@@ -41,6 +41,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from bot import channels
+from bot.ratelimit import RateLimiter, from_settings
 from bot.outbox import (in_quiet_hours, inside_whatsapp_window, quiet_hours_end,
                         stop_after_carrier_opt_out)
 from flows import support
@@ -49,27 +50,6 @@ from models import Contact, ConversationState, Message, OutboxMessage, utcnow
 log = logging.getLogger(__name__)
 OPTED_OUT, OUTSIDE_WINDOW = 21610, 63016
 MAX_BACKOFF = timedelta(hours=1)
-
-
-class RateLimiter:
-    """Space sends on each channel to at most `rate` per second (0: no limit)."""
-
-    def __init__(self, rates: dict[str, float], clock=time.monotonic, sleep=time.sleep):
-        self.rates, self.clock, self.sleep = rates, clock, sleep
-        self._next: dict[str, float] = {}
-        self._lock = threading.Lock()  # shared by the worker threads of one sender process
-
-    def wait(self, channel: str) -> None:
-        """Block until `channel` may send again."""
-        rate = self.rates.get(channel) or 0
-        if rate <= 0:
-            return
-        with self._lock:
-            now = self.clock()
-            slot = max(self._next.get(channel, now), now)
-            self._next[channel] = slot + 1.0 / rate
-        if slot > now:
-            self.sleep(slot - now)
 
 
 def run_workers(services, workers: int, once: bool = True, progress=None,
@@ -114,8 +94,7 @@ class Sender:
         s = services.settings
         self.services, self.db, self.settings = services, services.db, s
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.limiter = limiter or RateLimiter(
-            {"sms": s.outbox_rate_sms, "whatsapp": s.outbox_rate_whatsapp}, clock, sleep)
+        self.limiter = limiter or from_settings(s, clock, sleep)
         self.sleep, self.now = sleep, now
         self.lease = timedelta(seconds=s.outbox_lease_seconds)
         self.batch = s.outbox_batch
@@ -144,7 +123,7 @@ class Sender:
         A claimed row must be sent well before its lease runs out, or another sender
         could take it over while we are about to send it.
         """
-        rates = [r for r in self.limiter.rates.values() if r and r > 0]
+        rates = [r for r in map(self.limiter.messages_per_second, self.limiter.rates) if r > 0]
         if not rates:
             return self.batch
         return max(1, min(self.batch, int(min(rates) * self.lease.total_seconds() / 4)))
@@ -253,7 +232,8 @@ class Sender:
                 self._fail(row, OUTSIDE_WINDOW, "WhatsApp contact outside the 24-hour window and "
                            "no approved template for this message", now)
                 return "failed"
-        self.limiter.wait(row.channel)
+        self.limiter.wait(row.channel, self.limiter.cost(row.channel, row.body if plan == "body"
+                                                        else None))
         result = self._send(row.channel, contact.phone, row, plan)
         if result.error_code == OUTSIDE_WINDOW and plan == "body" and row.content_sid:
             plan = "template"  # our record of the last inbound was stale: use the template

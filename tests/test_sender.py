@@ -263,9 +263,13 @@ def test_row_of_a_dead_sender_is_resent_only_if_twilio_never_got_it(database_url
 
 
 def test_claims_no_more_than_it_can_send_within_its_lease(database_url, fake_twilio):
-    app = outbox_app(database_url, fake_twilio, OUTBOX_RATE_SMS=0.1, OUTBOX_LEASE_SECONDS=120)
-    sender = Sender(services(app))
-    assert sender._claim_limit() == 3  # 0.1/s x 30 s (a quarter of the lease)
+    app = outbox_app(database_url, fake_twilio, OUTBOX_RATE_SMS=0.2, OUTBOX_LEASE_SECONDS=120,
+                     OUTBOX_RATE_SMS_COUNTS="messages")
+    assert Sender(services(app))._claim_limit() == 6  # 0.2/s x 30 s (a quarter of the lease)
+    # Counting segments, an SMS is assumed to take up to 3 of them: a third as many rows.
+    services(app).settings = services(app).settings.with_overrides(
+        {"OUTBOX_RATE_SMS_COUNTS": "segments"})
+    assert Sender(services(app))._claim_limit() == 2
     services(app).db.dispose()
 
 
