@@ -1,6 +1,6 @@
 """training runs
 
-Revision ID: 0008
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-22
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import models.base
 
 
-revision = '0008'
+revision = '0005'
 down_revision = '0004'
 branch_labels = None
 depends_on = None
