@@ -19,6 +19,10 @@ TIMETABLE = {
     "expire-conversations": ("expire_conversations", "interval", {"minutes": 15}),
     # Builds outbox rows only; the sender process (`flask --app server sender`) sends them.
     "send-due-broadcasts": ("send_due_broadcasts", "interval", {"minutes": 1}),
+    # Recurring messages (bot/digests.py, bot/reminders.py), Lima time; re-runs add nothing.
+    "weekly-price-digest": ("send_price_digest", "cron", {"day_of_week": "mon", "hour": 7, "minute": 30}),
+    "monthly-calendar-tip": ("send_calendar_tips", "cron", {"day": 1, "hour": 8, "minute": 0}),
+    "daily-reminders": ("send_due_reminders", "cron", {"hour": 8, "minute": 15}),
 }
 
 
