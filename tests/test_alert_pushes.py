@@ -1,11 +1,14 @@
 """Climate alert pushes: who gets them, once, Update/Cancel wording, expiry, the real sender."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from bot.alert_pushes import queue_alert_pushes
+from bot.alert_pushes import alert_text, queue_alert_pushes
+from bot.facts import Facts
+from bot.gsm7 import segment_count, to_gsm7
 from bot.imports.alerts import import_alerts
 from bot.runtime import services
 from bot.sender import Sender
@@ -140,3 +143,31 @@ def test_cli_import_and_load_demo_say_how_many_pushes_were_queued(app, db):
     assert cli(app, "load-demo").output.count("'alert_pushes_queued': 0") == 1
     out = cli(app, "import-alerts", DATA / "cap_heladas_update.xml").output
     assert "pushes queued" in out
+
+
+def test_red_alert_goes_out_in_quiet_hours_others_wait(app, db, fake_twilio):
+    ids = people(db)
+    night = datetime(2026, 11, 23, 3, 30, tzinfo=timezone.utc)  # 22:30 in Lima
+    imported(db, "cap_heladas.xml", now=night - timedelta(hours=1))
+    imported(db, "cap_heladas_update.xml", now=night - timedelta(minutes=30))
+    with db.session() as s:  # a naranja row still waiting, as if queued for another alert
+        s.execute(OutboxMessage.__table__.update()
+                  .where(OutboxMessage.key == f"alert:TEST-HELADAS-1:Alert:contact:{ids['sub']}")
+                  .values(status="queued", next_attempt_at=night))
+    counts = Sender(services(app)).run_once(night)
+    assert counts == {"sent": 4, "deferred": 1}
+    assert all(m["body"].startswith("ACTUALIZA: AVISO ROJO") for m in fake_twilio.messages)
+
+
+def test_text_in_the_contact_language_fits_two_sms(app, db):
+    with db.session() as s:
+        [quechua] = add_contacts(s, 1, region="puno", language="qu")
+        subscribe(s, quechua)
+    imported(db, "cap_heladas.xml")
+    [row] = rows(db)
+    assert row.body.startswith("WILLAKUY NARANJA: Heladas, Puno.")  # qu catalogue, es fallback
+    assert "BAJA" in row.body
+    with db.session() as s:
+        view = Facts(s, NOW).active_alerts("puno")[0]
+    long = replace(view, instruction="Abrigue a sus animales. " * 40)
+    assert segment_count(to_gsm7(alert_text(long, "es", "Puno"))) <= 2
