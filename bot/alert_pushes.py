@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import datetime
 from types import SimpleNamespace
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from bot.facts import Facts
@@ -58,6 +58,7 @@ def queue_alert_pushes(session: Session, alert: Alert, now: datetime) -> int:
     for old in replaced:
         cancel_queued(session, now, f"replaced by {alert.msg_type} {alert.identifier}"[:300],
                       key_prefix=key_prefix(old.identifier))
+    informed = _sent_to(replaced)  # whoever got the old warning hears of its update
     if alert.state != CURRENT:  # a Cancel or Update naming it was imported earlier
         return 0
     views = [(info, view) for info, view in _views(alert) if view.ends_at > now]
@@ -67,7 +68,7 @@ def queue_alert_pushes(session: Session, alert: Alert, now: datetime) -> int:
     hazards = sorted({h for _info, view in views for h in view.hazards})
     red = any(view.level == "rojo" for _info, view in views)
     rows = []
-    for contact in _recipients(session, regions, hazards, red):
+    for contact in _recipients(session, regions, hazards, red, informed):
         info, view = _for_language(views, contact.language)
         region = contact.region if contact.region in view.regions else (view.regions or ("",))[0]
         body = alert_text(view, contact.language or "es", REGION_NAMES.get(region, region),
@@ -81,9 +82,7 @@ def _queue_cancel(session: Session, alert: Alert, replaced: list[Alert], now: da
     rows = []
     for old in replaced:
         prefix = key_prefix(old.identifier)
-        sent_to = select(OutboxMessage.contact_id).where(
-            OutboxMessage.key.startswith(prefix, autoescape=True),
-            OutboxMessage.status.in_(DELIVERED))
+        sent_to = _sent_to([old])
         cancel_queued(session, now, f"cancelled by {alert.identifier}"[:300], key_prefix=prefix)
         views = _views(old)
         if not views:
@@ -123,6 +122,14 @@ def _replaced(session: Session, alert: Alert) -> list[Alert]:
     return found
 
 
+def _sent_to(alerts: list[Alert]):
+    """Return a subquery of the contacts already sent (or being sent) one of these alerts."""
+    prefixes = [OutboxMessage.key.startswith(key_prefix(a.identifier), autoescape=True)
+                for a in alerts]
+    return select(OutboxMessage.contact_id).where(
+        or_(*prefixes) if prefixes else false(), OutboxMessage.status.in_(DELIVERED))
+
+
 def _views(alert: Alert) -> list[tuple]:
     """Return (info, AlertView) for each info block of an alert."""
     return [(info, Facts._alert(info, tuple(sorted({r for a in info.areas for r in a.regions or []}))))
@@ -138,8 +145,9 @@ def _for_language(views: list[tuple], language: str | None) -> tuple:
     return views[0]
 
 
-def _recipients(session: Session, regions: list[str], hazards: list[str], red: bool) -> list[Contact]:
-    """Return consenting, not-stopped contacts subscribed to these regions (all of them if red)."""
+def _recipients(session: Session, regions: list[str], hazards: list[str], red: bool,
+                informed=None) -> list[Contact]:
+    """Return consenting, not-stopped subscribers of these regions (all there if red) and `informed`."""
     if not regions:
         return []
     subscribed = exists().where(
@@ -149,6 +157,8 @@ def _recipients(session: Session, regions: list[str], hazards: list[str], red: b
         or_(Subscription.region.in_(regions),
             and_(Subscription.region == "", Contact.region.in_(regions))))
     audience = or_(subscribed, Contact.region.in_(regions)) if red else subscribed
+    if informed is not None:
+        audience = or_(audience, Contact.id.in_(informed))
     return session.scalars(select(Contact).where(
         Contact.consent_at.is_not(None), Contact.opted_out_at.is_(None), audience)
         .order_by(Contact.id)).all()

@@ -81,7 +81,7 @@ def send_price_digest(session: Session, now: datetime) -> dict:
     check_topic(PRICES_TOPIC)
     facts, tag = Facts(session, now), week_tag(now)
     counts = {"contacts": 0, "queued": 0, "nothing_fresh": 0, "products_skipped": 0}
-    rows = []
+    rows, cache = [], {}
     for contact, subscriptions in _subscribers(session, "prices").items():
         counts["contacts"] += 1
         lang = contact.language or "es"
@@ -90,7 +90,10 @@ def send_price_digest(session: Session, now: datetime) -> dict:
             if sub.product in seen:
                 continue
             seen.add(sub.product)
-            found = fresh_price(facts, sub.product, sub.region or contact.region, now)
+            where = (sub.product, sub.region or contact.region)
+            if where not in cache:  # many people follow the same product in the same region
+                cache[where] = fresh_price(facts, *where, now)
+            found = cache[where]
             if found is None:
                 counts["products_skipped"] += 1  # say nothing rather than show stale data
             else:

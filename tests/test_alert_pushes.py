@@ -74,11 +74,16 @@ def test_alert_reaches_matching_subscribers_once(app, db):
 def test_red_update_reaches_everyone_in_the_region_and_replaces_queued_rows(app, db):
     ids = people(db)
     imported(db, "cap_heladas.xml")
-    assert imported(db, "cap_heladas_update.xml").pushes == 4  # sub, frost, rain, plain
+    with db.session() as s:  # someone outside Puno was sent the first warning (e.g. travelling)
+        s.add(OutboxMessage(key=f"alert:TEST-HELADAS-1:Alert:contact:{ids['junin']}",
+                            source="alert", contact_id=ids["junin"], channel="sms", body="x",
+                            status="sent"))
+    assert imported(db, "cap_heladas_update.xml").pushes == 5  # sub, frost, rain, junin, plain
     old = rows(db, key=f"alert:TEST-HELADAS-1:Alert:contact:{ids['sub']}")[0]
     assert (old.status, old.error_message) == ("canceled", "replaced by Update TEST-HELADAS-2")
     new = rows(db, status="queued")
-    assert [r.contact_id for r in new] == [ids["sub"], ids["frost"], ids["rain"], ids["plain"]]
+    assert [r.contact_id for r in new] == [ids["sub"], ids["frost"], ids["rain"], ids["junin"],
+                                           ids["plain"]]
     assert all(r.urgent for r in new)
     assert new[0].body.startswith("ACTUALIZA: AVISO ROJO: Heladas en Puno.")
     assert "Fuente:" in new[0].body and ids["stopped"] not in {r.contact_id for r in new}
