@@ -8,7 +8,7 @@ did not stop get anything; prices older than STALE_DAYS are left out, never show
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
 
 from sqlalchemy import select
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.alert_pushes import channel_for
 from bot.facts import Facts
-from bot.outbox import check_topic, enqueue_many
+from bot.outbox import LIMA, check_topic, enqueue_many
 from flows import calendar_tips
 from flows.catalog import t
 from flows.fit import join_lines
@@ -25,6 +25,7 @@ from flows.records import PriceView, lima_date
 from models import Contact, Subscription
 
 PRICES_TOPIC, CALENDAR_TOPIC = "prices", "agroecology"
+DIGEST_VALID = timedelta(days=2)  # a digest held up longer than this is not sent (prices move)
 
 
 def _subscribers(session: Session, kind: str) -> dict[Contact, list[Subscription]]:
@@ -103,7 +104,8 @@ def send_price_digest(session: Session, now: datetime) -> dict:
             continue
         rows.append(dict(key=f"digest:{tag}:contact:{contact.id}", source="digest",
                          contact_id=contact.id, channel=channel_for(contact, now),
-                         body=digest_text(prices, lang), topic=PRICES_TOPIC))
+                         body=digest_text(prices, lang), topic=PRICES_TOPIC,
+                         not_after=now + DIGEST_VALID))
     counts["queued"] = enqueue_many(session, rows, now)
     counts["already_queued"] = len(rows) - counts["queued"]
     return counts
@@ -114,6 +116,8 @@ def send_calendar_tips(session: Session, now: datetime) -> dict:
     check_topic(CALENDAR_TOPIC)
     today = lima_date(now)
     tag = f"{today.year}-{today.month:02d}"
+    month_end = datetime.combine(date(today.year + today.month // 12, today.month % 12 + 1, 1),
+                                 time(0, 0), tzinfo=LIMA)  # a tip is never sent in the wrong month
     counts = {"contacts": 0, "queued": 0, "no_tip": 0}
     rows = []
     for contact in _subscribers(session, "calendar"):
@@ -125,7 +129,7 @@ def send_calendar_tips(session: Session, now: datetime) -> dict:
         rows.append(dict(key=f"calendar:{tag}:contact:{contact.id}", source="calendar",
                          contact_id=contact.id, channel=channel_for(contact, now),
                          body=calendar_tips.tip_text(tip, today.month, contact.language or "es"),
-                         topic=CALENDAR_TOPIC))
+                         topic=CALENDAR_TOPIC, not_after=month_end))
     counts["queued"] = enqueue_many(session, rows, now)
     counts["already_queued"] = len(rows) - counts["queued"]
     return counts

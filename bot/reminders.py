@@ -9,14 +9,14 @@ these functions directly; each takes the caller's session and `now`.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from bot import broadcasts
 from bot.alert_pushes import channel_for
-from bot.outbox import cancel_queued, check_topic, enqueue_many
+from bot.outbox import LIMA, cancel_queued, check_topic, enqueue_many
 from flows.records import lima_date
 from models import Broadcast, Contact, Reminder
 
@@ -156,6 +156,11 @@ def preview(session: Session, reminder: Reminder, now: datetime, days: int = 7) 
     return dict(sorted(due.items()))
 
 
+def _last_chance(due: date) -> datetime:
+    """Return the end of the last day (Lima) a reminder due on `due` may still be sent."""
+    return datetime.combine(due + timedelta(days=MAX_LATE_DAYS + 1), time(0, 0), tzinfo=LIMA)
+
+
 def send_due_reminders(session: Session, now: datetime) -> dict:
     """Queue every active reminder due today (or up to MAX_LATE_DAYS late); return counts."""
     today = lima_date(now)
@@ -174,7 +179,7 @@ def send_due_reminders(session: Session, now: datetime) -> dict:
             else:
                 rows.append(dict(key=f"reminder:{reminder.id}:{when.isoformat()}:contact:{contact.id}",
                                  source="reminder", contact_id=contact.id,
-                                 channel=channel_for(contact, now),
+                                 channel=channel_for(contact, now), not_after=_last_chance(when),
                                  body=reminder.text_for(contact.language), topic=reminder.topic))
         added = enqueue_many(session, rows, now)
         counts["queued"] += added

@@ -57,6 +57,7 @@ def test_digest_summarises_fresh_prices_with_date_and_source_once_a_week(app, db
     first, second = rows(db)
     assert [first.contact_id, second.contact_id] == ids
     assert first.key == f"digest:2026-W48:contact:{ids[0]}" and first.topic == "prices"
+    assert first.not_after == NOON + timedelta(days=2)  # held up longer: prices have moved
     assert first.body.startswith("Precios de la semana:\nPapa amarilla Huancayo 20/11: "
                                  "2.20-2.64-3.00 S/ kg, sube 10%")
     assert "Olluco Huancayo 20/11: 18.50 S/ arroba" in first.body
@@ -107,6 +108,7 @@ def test_calendar_tip_once_a_month_where_a_sourced_tip_exists(app, db):
     assert row.key == f"calendar:2026-06:contact:{junin_id}" and row.topic == "agroecology"
     assert row.body.startswith("Consejo de junio: Junio y julio traen las heladas más fuertes.")
     assert "Fuente: SENAMHI, DMC Chile." in row.body
+    assert row.not_after == datetime(2026, 7, 1, 5, 0, tzinfo=timezone.utc)  # July 1st in Lima
     with db.session() as s:
         assert send_calendar_tips(s, JUNE_FIRST + timedelta(days=14))["queued"] == 0
         assert send_calendar_tips(s, JUNE_FIRST + timedelta(days=30))["queued"] == 1  # July: frost

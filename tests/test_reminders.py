@@ -1,7 +1,7 @@
 """Reminders relative to a contact's date: due once, not before, not far late; CLI; sender."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -57,6 +57,7 @@ def test_due_once_not_before_and_never_far_late(app, db):
     assert [r.contact_id for r in rows] == [ids[0], ids[2]]
     assert rows[0].key == f"reminder:{r_id}:{TODAY.isoformat()}:contact:{ids[0]}"
     assert rows[0].source == "reminder" and rows[0].body.startswith("Ya pasaron 30 días")
+    assert rows[0].not_after == datetime(2026, 11, 26, 5, 0, tzinfo=timezone.utc)  # 2 days late
     assert run(db)["queued"] == 0  # the same day again: nothing
     tomorrow = run(db, NOON + timedelta(days=1))
     assert tomorrow["queued"] == 1 and tomorrow["already_queued"] == 1  # the late one is done
