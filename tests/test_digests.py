@@ -137,3 +137,18 @@ def test_asking_for_tips_subscribes_to_the_calendar_after_consent(app, db, ask):
     with db.session() as s:
         sub = s.scalar(select(Subscription))
         assert (sub.kind, sub.region, sub.status) == ("calendar", "junin", "active")
+
+
+@pytest.mark.parametrize("name", ["send_price_digest", "send_calendar_tips", "send_due_reminders"])
+def test_scheduled_jobs_run_through_run_job(app, db, database_url, name):
+    from bot.jobs import run_job
+    from bot.scheduler import TIMETABLE
+
+    assert name in {job for job, _trigger, _args in TIMETABLE.values()}
+    with db.session() as s:
+        [contact] = add_contacts(s, 1)
+        subscribe(s, contact, kind="calendar")
+    counts = run_job(name, database_url)  # the real clock: counts, whatever is due
+    assert "queued" in counts
+    if name == "send_calendar_tips":  # Junín has a sourced tip every month
+        assert counts["queued"] == 1

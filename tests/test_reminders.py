@@ -12,7 +12,7 @@ from bot.outbox import RefusedTopic
 from bot.runtime import services
 from bot.sender import Sender
 from models import Contact, OutboxMessage, Reminder, Subscription
-from tests.outbox_helpers import NOON, add_contacts
+from tests.outbox_helpers import NOON, add_contacts, give_date
 from tests.outbox_helpers import app, db  # noqa: F401 - fixtures
 
 TODAY = date(2026, 11, 23)  # NOON's date in Lima
@@ -24,7 +24,7 @@ def set_dates(db, sown: dict[int, date | None], **fields) -> list[int]:
         contacts = add_contacts(s, len(sown), **fields)
         for contact, day in zip(contacts, sown.values()):
             if day:
-                reminders.set_contact_date(s, contact, "siembra", day)
+                give_date(s, contact, "siembra", day)
         return [c.id for c in contacts]
 
 
