@@ -67,13 +67,16 @@ def queue_alert_pushes(session: Session, alert: Alert, now: datetime) -> int:
     regions = sorted({r for _info, view in views for r in view.regions})
     hazards = sorted({h for _info, view in views for h in view.hazards})
     red = any(view.level == "rojo" for _info, view in views)
-    rows = []
+    rows, bodies = [], {}
     for contact in _recipients(session, regions, hazards, red, informed):
         info, view = _for_language(views, contact.language)
         region = contact.region if contact.region in view.regions else (view.regions or ("",))[0]
-        body = alert_text(view, contact.language or "es", REGION_NAMES.get(region, region),
-                          update=alert.msg_type == "Update")
-        rows.append(_row(alert, contact, body, view.ends_at, red and view.level == "rojo", now))
+        lang = contact.language or "es"
+        if (info.id, lang, region) not in bodies:  # thousands of people share a few texts
+            bodies[info.id, lang, region] = alert_text(view, lang, REGION_NAMES.get(region, region),
+                                                       update=alert.msg_type == "Update")
+        rows.append(_row(alert, contact, bodies[info.id, lang, region], view.ends_at,
+                         red and view.level == "rojo", now))
     return enqueue_many(session, rows, now)
 
 

@@ -111,11 +111,9 @@ def _listed(value) -> list[str]:
 
 
 def _interest_conditions(seg: dict) -> list:
-    """Return the conditions of the `crop` and `subscription` segment keys (any value matches).
-
-    crop: an active "prices" subscription for the product, or the product in
-    `contact.profile["crops"]`; subscription: an active subscription of that kind.
-    """
+    """Return the SQL conditions of the `crop` and `subscription` segment keys (any value matches)."""
+    # crop: an active "prices" subscription for the product, or it in profile["crops"];
+    # subscription: an active subscription of that kind.
     conditions = []
     crops = _listed(seg.get("crop"))
     if crops:

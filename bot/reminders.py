@@ -129,10 +129,8 @@ def set_contact_date(session: Session, contact: Contact, field: str, day: date) 
 
 
 def _candidates(session: Session, reminder: Reminder, now: datetime) -> list[tuple]:
-    """Return (contact, due date) for everyone in the segment who gave that date.
-
-    The segment's SQL is the broadcasts' (consent, opt-out, region, crop...).
-    """
+    """Return (contact, due date) for everyone in the segment who gave that date."""
+    # The segment's SQL is the broadcasts' (consent, opt-out, region, crop...).
     probe = Broadcast(segment=reminder.segment or {}, channel=None)
     conditions, _channel = broadcasts._segment(probe, now)
     query = (select(Contact).where(
