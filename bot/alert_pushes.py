@@ -31,6 +31,9 @@ from models.alerts import CURRENT
 
 TOPIC, SOURCE = "alerts", "alert"
 DELIVERED = ("sending", "sent", "delivered", "read")  # the person may have read the old alert
+# What a push needs of each recipient (plain rows: a red alert may reach many thousands).
+RECIPIENT_COLUMNS = (Contact.id, Contact.language, Contact.region, Contact.channels,
+                     Contact.last_whatsapp_inbound_at)
 
 
 def key_prefix(identifier: str) -> str:
@@ -39,7 +42,7 @@ def key_prefix(identifier: str) -> str:
     return f"alert:{token}:"
 
 
-def channel_for(contact: Contact, now: datetime) -> str:
+def channel_for(contact, now: datetime) -> str:
     """Return WhatsApp when the contact may get free text there now, else SMS."""
     if "whatsapp" in (contact.channels or []) and inside_whatsapp_window(
             contact.last_whatsapp_inbound_at, now):
@@ -93,7 +96,7 @@ def _queue_cancel(session: Session, alert: Alert, replaced: list[Alert], now: da
         ends = max(view.ends_at for _info, view in views)
         if ends <= now:
             continue  # it has run out anyway: nothing to say
-        contacts = session.scalars(select(Contact).where(
+        contacts = session.execute(select(*RECIPIENT_COLUMNS).where(
             Contact.id.in_(sent_to), Contact.consent_at.is_not(None),
             Contact.opted_out_at.is_(None)).order_by(Contact.id)).all()
         for contact in contacts:
@@ -105,7 +108,7 @@ def _queue_cancel(session: Session, alert: Alert, replaced: list[Alert], now: da
     return enqueue_many(session, rows, now)
 
 
-def _row(alert: Alert, contact: Contact, body: str, not_after: datetime, urgent: bool,
+def _row(alert: Alert, contact, body: str, not_after: datetime, urgent: bool,
          now: datetime) -> dict:
     return dict(key=f"{key_prefix(alert.identifier)}{alert.msg_type}:contact:{contact.id}",
                 source=SOURCE, contact_id=contact.id, channel=channel_for(contact, now), body=body,
@@ -149,7 +152,7 @@ def _for_language(views: list[tuple], language: str | None) -> tuple:
 
 
 def _recipients(session: Session, regions: list[str], hazards: list[str], red: bool,
-                informed=None) -> list[Contact]:
+                informed=None) -> list:
     """Return consenting, not-stopped subscribers of these regions (all there if red) and `informed`."""
     if not regions:
         return []
@@ -162,7 +165,7 @@ def _recipients(session: Session, regions: list[str], hazards: list[str], red: b
     audience = or_(subscribed, Contact.region.in_(regions)) if red else subscribed
     if informed is not None:
         audience = or_(audience, Contact.id.in_(informed))
-    return session.scalars(select(Contact).where(
+    return session.execute(select(*RECIPIENT_COLUMNS).where(
         Contact.consent_at.is_not(None), Contact.opted_out_at.is_(None), audience)
         .order_by(Contact.id)).all()
 
