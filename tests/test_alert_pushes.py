@@ -15,7 +15,8 @@ from bot.sender import Sender
 from models import Alert, Contact, ConversationState, OutboxMessage, Subscription
 from tests.outbox_helpers import add_contacts
 from tests.outbox_helpers import app, db  # noqa: F401 - fixtures
-from tests.topics import DATA, NOW, cli
+from tests.fakes.signing import FAKE_PHONE
+from tests.topics import DATA, NOW, ask, cli  # noqa: F401 - fixture
 
 EXPIRES = datetime(2026, 11, 24, 13, 0, tzinfo=timezone.utc)  # cap_heladas.xml <expires>
 
@@ -176,3 +177,29 @@ def test_text_in_the_contact_language_fits_two_sms(app, db):
         view = Facts(s, NOW).active_alerts("puno")[0]
     long = replace(view, instruction="Abrigue a sus animales. " * 40)
     assert segment_count(to_gsm7(alert_text(long, "es", "Puno"))) <= 2
+
+
+def test_subscribe_by_sms_then_the_next_warning_reaches_the_phone(app, db, ask, fake_twilio):
+    """End to end: AVISAME in a conversation, an import, the real sender, the fake Twilio API."""
+    assert "permiso" in ask("quiero alertas de heladas", "subscribe", hazard="helada")[0]
+    ask("1")  # consent
+    ask("1")  # Spanish
+    assert ask("puno")[0].startswith("Listo: te enviaremos alertas de heladas para Puno.")
+    noon = datetime(2026, 11, 22, 17, 0, tzinfo=timezone.utc)  # 12:00 in Lima
+    assert imported(db, "cap_heladas.xml", now=noon).pushes == 1
+    assert Sender(services(app)).run_once(noon) == {"sent": 1}
+    [message] = fake_twilio.messages
+    assert message["to"] == FAKE_PHONE
+    assert message["body"].startswith("AVISO NARANJA: Heladas en Puno.")
+    assert "Fuente: PRUEBA / test data, emitido 21/11 10:00." in message["body"]
+
+
+def test_whatsapp_only_inside_the_24_hour_window_else_sms(app, db):
+    with db.session() as s:
+        recent, stale = add_contacts(s, 2, region="puno", channels=["sms", "whatsapp"])
+        recent.last_whatsapp_inbound_at = NOW - timedelta(hours=2)
+        stale.last_whatsapp_inbound_at = NOW - timedelta(days=3)
+        subscribe(s, recent)
+        subscribe(s, stale)
+    imported(db, "cap_heladas.xml")
+    assert [r.channel for r in rows(db)] == ["whatsapp", "sms"]  # no template for free text
