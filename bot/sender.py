@@ -23,7 +23,10 @@ Never twice, never lost — how:
   queued again. Lookup failed: the row waits another lease. We chose this over
   "mark for manual review" because review loses messages in the common case (a
   crash before the request left) and resending duplicates them in the other.
-  The remaining gap: a request delayed inside Twilio longer than the lease.
+  A sender that stalls between its claim and the request (a loaded machine, a
+  long rate-limit wait) gives the row back unsent once half the lease is gone,
+  so the takeover never races its request. The remaining gap: a request
+  delayed on its way to Twilio longer than half the lease.
 """
 from __future__ import annotations
 
@@ -95,7 +98,7 @@ class Sender:
         self.services, self.db, self.settings = services, services.db, s
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.limiter = limiter or from_settings(s, clock, sleep)
-        self.sleep, self.now = sleep, now
+        self.clock, self.sleep, self.now = clock, sleep, now
         self.lease = timedelta(seconds=s.outbox_lease_seconds)
         self.batch = s.outbox_batch
         self.status_callback = f"{s.public_url}/webhooks/twilio/status" if s.public_url else None
@@ -232,8 +235,12 @@ class Sender:
                 self._fail(row, OUTSIDE_WINDOW, "WhatsApp contact outside the 24-hour window and "
                            "no approved template for this message", now)
                 return "failed"
+        waited = self.clock()
         self.limiter.wait(row.channel, self.limiter.cost(row.channel, row.body if plan == "body"
                                                         else None))
+        held = (now - row.claimed_at) + timedelta(seconds=self.clock() - waited)
+        if held > self.lease / 2:  # too close to the lease's end: another sender may take it over
+            return self._release(row.id, now, conn)
         result = self._send(row.channel, contact.phone, row, plan)
         if result.error_code == OUTSIDE_WINDOW and plan == "body" and row.content_sid:
             plan = "template"  # our record of the last inbound was stale: use the template
@@ -256,6 +263,18 @@ class Sender:
         if open_support is not None:  # never interrupt a conversation about violence
             return self._defer(row, open_support, now, "open support conversation")
         return None
+
+    def _release(self, row_id: int, now: datetime, conn=None) -> str:
+        """Give back a claim held too long to send safely (a stalled sender); it is queued again."""
+        with self._session(conn) as s:
+            s.execute(update(OutboxMessage)
+                      .where(OutboxMessage.id == row_id, OutboxMessage.status == "sending",
+                             OutboxMessage.claimed_by == self.name)
+                      .values(status="queued", claimed_by=None, claimed_at=None, updated_at=now,
+                              attempts=OutboxMessage.attempts - 1)
+                      .execution_options(synchronize_session=False))
+        log.warning("outbox row %s: claim held past half its lease, released unsent", row_id)
+        return "released"
 
     @staticmethod
     def _plan(row: OutboxMessage, contact: Contact, now: datetime) -> str:

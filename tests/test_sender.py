@@ -282,3 +282,27 @@ def test_worker_threads_share_the_work_and_send_each_once(app, db, fake_twilio):
     queue(db, contacts, now=now, urgent=True)
     assert run_workers(services(app), 3) == {"sent": 60}
     assert sorted(m["to"] for m in fake_twilio.messages) == sorted(c.phone for c in contacts)
+
+
+def test_stalled_sender_gives_its_claim_back_instead_of_racing_a_takeover(database_url,
+                                                                          fake_twilio):
+    """A sender that waited past half its lease (a loaded machine) must not send that row."""
+    app = outbox_app(database_url, fake_twilio, OUTBOX_LEASE_SECONDS=10)
+    db = services(app).db
+    with db.session() as s:
+        contacts = add_contacts(s, 1)
+    queue(db, contacts, urgent=True)
+    clock = [0.0]
+
+    class StallingLimiter(RateLimiter):
+        def wait(self, channel, cost=1):
+            clock[0] += 6  # more than half the 10 s lease goes by before the request
+
+    stalled = Sender(services(app), name="stalled", clock=lambda: clock[0],
+                     limiter=StallingLimiter({}, clock=lambda: clock[0], sleep=lambda s: None))
+    assert stalled.run_once(NOON) == {"released": 1}
+    assert fake_twilio.messages == []
+    assert [(r.status, r.claimed_by, r.attempts) for r in rows(db)] == [("queued", None, 0)]
+    assert Sender(services(app), name="heir").run_once(NOON) == {"sent": 1}
+    assert len(fake_twilio.messages) == 1
+    db.dispose()
