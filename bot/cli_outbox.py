@@ -135,6 +135,12 @@ def broadcast_group() -> None:
 @click.option("--used-channel", type=click.Choice(["sms", "whatsapp"]),
               help="Only contacts who have written on this channel.")
 @click.option("--active-days", type=int, help="Only contacts who wrote in the last N days.")
+@click.option("--crop", multiple=True,
+              help="Only contacts who grow or follow this product: its weekly prices, or it among "
+                   "their crops (repeatable: any of them).")
+@click.option("--subscription", "subscriptions", multiple=True,
+              type=click.Choice(["prices", "alerts", "calendar"]),
+              help="Only contacts with an active subscription of this kind (repeatable).")
 @click.option("--channel", type=click.Choice(["sms", "whatsapp"]),
               help="Send on this channel (default: WhatsApp to those who use it, else SMS).")
 @click.option("--template", help="Approved WhatsApp template ContentSid (HX...) used outside 24 h.")
@@ -145,14 +151,16 @@ def broadcast_group() -> None:
 @click.option("--at", "at", help="Send once at 'YYYY-MM-DD HH:MM' Lima time (default: when sent).")
 @click.option("--cron", help="Recurring, crontab in Lima time, e.g. '0 8 * * 1'.")
 @with_appcontext
-def broadcast_create(name, texts, region, province, language, used_channel, active_days, channel,
-                     template, template_vars, topic, red_alert, at, cron) -> None:
+def broadcast_create(name, texts, region, province, language, used_channel, active_days, crop,
+                     subscriptions, channel, template, template_vars, topic, red_alert, at,
+                     cron) -> None:
     """Create a draft broadcast; preview it, then send it."""
     from bot import broadcasts
 
     _require_migrated()
     segment = {"region": list(region), "province": list(province), "language": list(language),
-               "channel": used_channel, "active_days": active_days}
+               "channel": used_channel, "active_days": active_days, "crop": list(crop),
+               "subscription": list(subscriptions)}
     try:
         with services().db.session() as s:
             b = broadcasts.create(s, name=name, texts=_pairs(texts, "--text"), segment=segment,

@@ -27,6 +27,7 @@ ACCESS = {
     "dashboard": {"admin", "coordinator", "reviewer", "counsellor"},
     "conversations": {"admin", "coordinator", "reviewer", "counsellor"},
     "review": {"admin", "reviewer"},
+    "retrain": {"admin", "reviewer"},
     "handoffs": {"admin", "coordinator", "counsellor"},
     "campaigns": {"admin", "coordinator"},
     "users": {"admin"},
@@ -106,7 +107,7 @@ def init_app(app: Flask) -> None:
     """Register the console, CSRF protection, sessions and secure cookie settings."""
     from bot import webhook
     from bot.console import (admin, auth, campaigns, conversations, dashboard,  # noqa: F401
-                             handoffs, review)
+                             handoffs, retraining, review)
 
     https = (app.config["CHASKI"].public_url or "").startswith("https://")
     app.config.update(

@@ -45,6 +45,8 @@ SEGMENT_FIELDS = (
     SegmentField("language", "Idiomas", "list", "es, qu, ay"),
     SegmentField("channel", "Canal que usan", "choice", "", ("", "sms", "whatsapp")),
     SegmentField("active_days", "Escribieron en los últimos N días", "int", "p. ej. 30"),
+    SegmentField("crop", "Cultivos", "list", "p. ej. papa, quinua"),
+    SegmentField("subscription", "Suscritos a", "list", "prices, alerts, calendar"),
 )
 
 
