@@ -243,3 +243,16 @@ def test_preview_notes_a_send_time_in_quiet_hours(as_role, fields, quiet):
     client = as_role("coordinator")
     location = create(client, text_es="Reunion", **fields).headers["Location"]
     assert ('id="quiet-at-send"' in client.get(location).get_data(as_text=True)) is quiet
+
+
+def test_every_segment_key_of_the_broadcasts_has_a_form_field(as_role, db):
+    from bot.broadcasts import SEGMENT_KEYS
+    from bot.console.campaigns import segment_fields
+
+    assert {f.key for f in segment_fields()} == SEGMENT_KEYS
+    client = as_role("coordinator")
+    assert 'id="seg_crop"' in client.get(NEW).get_data(as_text=True)
+    create(client, text_es="Semilla de papa", seg_crop="Papa, quinua", seg_subscription="prices")
+    with db.session() as s:
+        assert s.scalar(select(Broadcast.segment)) == {"crop": ["papa", "quinua"],
+                                                       "subscription": ["prices"]}
