@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from flows import support
@@ -16,6 +16,7 @@ from models import Contact, OutboxMessage
 
 LIMA = ZoneInfo("America/Lima")
 QUIET_START, QUIET_END = time(21, 0), time(7, 0)  # Lima time; red climate alerts excepted
+PRIVATE_REPLY_TOPIC = "handoff_private"  # a staff reply about violence: body blanked when final
 STATUSES = ["queued", "sending", "sent", "delivered", "read", "undelivered", "failed", "canceled"]
 
 
@@ -106,7 +107,9 @@ def cancel_queued(session: Session, now: datetime, reason: str, key_prefix: str 
         stmt = stmt.where(OutboxMessage.key.startswith(key_prefix, autoescape=True))
     for name, value in where.items():
         stmt = stmt.where(getattr(OutboxMessage, name) == value)
-    result = session.execute(stmt.values(status="canceled", error_message=reason, updated_at=now)
+    forget = case((OutboxMessage.topic == PRIVATE_REPLY_TOPIC, ""), else_=OutboxMessage.body)
+    result = session.execute(stmt.values(status="canceled", error_message=reason, updated_at=now,
+                                         body=forget)
                              .execution_options(synchronize_session=False))
     return result.rowcount or 0
 

@@ -44,6 +44,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from bot import channels
+from bot.handoff_replies import is_private_row
 from bot.ratelimit import RateLimiter, from_settings
 from bot.outbox import (in_quiet_hours, inside_whatsapp_window, quiet_hours_end,
                         stop_after_carrier_opt_out)
@@ -260,7 +261,8 @@ class Sender:
             return self._cancel(row, "expired before it could be sent", now)
         if not row.urgent and in_quiet_hours(now):
             return self._defer(row, quiet_hours_end(now), now, "quiet hours")
-        if open_support is not None:  # never interrupt a conversation about violence
+        # Never interrupt a conversation about violence, except with the counsellor's reply to it.
+        if open_support is not None and not is_private_row(row):
             return self._defer(row, open_support, now, "open support conversation")
         return None
 
@@ -313,6 +315,8 @@ class Sender:
         else:
             outcome, values = "failed", dict(status="failed", error_code=result.error_code,
                                              error_message=error)
+        if outcome in ("sent", "failed", "opted_out") and is_private_row(row):
+            values["body"] = ""  # a private reply's text is kept only until it is final
         updated = s.execute(update(OutboxMessage)
                             .where(OutboxMessage.id == row.id, OutboxMessage.status == "sending",
                                    OutboxMessage.claimed_by == self.name)
@@ -322,22 +326,32 @@ class Sender:
             log.warning("outbox row %s: lease lost before recording %s", row.id, outcome)
             return "lease_lost"
         if outcome == "sent":
-            s.add(Message(contact_id=row.contact_id, direction="out", channel=row.channel,
-                          body=row.body, twilio_sid=result.sid, status=result.status or "queued",
-                          segments=result.num_segments, flow=row.source, entities={},
-                          created_at=now, updated_at=now))
+            self._log_sent(s, row, result.sid, result.status, result.num_segments, now)
         elif outcome == "opted_out":
             stop_after_carrier_opt_out(s, row.contact_id, now)
         return outcome
 
     @staticmethod
+    def _log_sent(s: Session, row: OutboxMessage, sid: str, status, segments, now) -> None:
+        """Add the sent message to the conversation log (without its body if it is private)."""
+        private = is_private_row(row)
+        s.add(Message(contact_id=row.contact_id, direction="out", channel=row.channel,
+                      body=None if private else row.body, redacted=private, twilio_sid=sid,
+                      status=status or "queued", segments=segments, flow=row.source,
+                      entities={}, created_at=now, updated_at=now))
+
+    @staticmethod
     def _fail(row: OutboxMessage, code, message, now) -> None:
         row.status, row.error_code, row.error_message = "failed", code, (message or "")[:300]
         row.updated_at = now
+        if is_private_row(row):
+            row.body = ""
 
     @staticmethod
     def _cancel(row: OutboxMessage, reason: str, now) -> str:
         row.status, row.error_message, row.updated_at = "canceled", reason, now
+        if is_private_row(row):
+            row.body = ""
         return "canceled"
 
     @staticmethod
@@ -378,9 +392,8 @@ class Sender:
             if sid:
                 row.status, row.twilio_sid, row.sent_at, row.updated_at = "sent", sid, now, now
                 row.error_message = "sent (found at Twilio after the sender stopped)"
-                s.add(Message(contact_id=row.contact_id, direction="out", channel=row.channel,
-                              body=row.body, twilio_sid=sid, status="queued", flow=row.source,
-                              entities={}, created_at=now, updated_at=now))
+                self._log_sent(s, row, sid, "queued", None, now)
+                row.body = "" if is_private_row(row) else row.body
                 return "recovered_sent"
             row.status, row.next_attempt_at, row.updated_at = "queued", now, now
             row.claimed_by = row.claimed_at = None

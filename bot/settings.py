@@ -46,6 +46,9 @@ class Settings:
     outbox_workers: int = 4
     sms_price_per_segment: float = 0.05
     whatsapp_price_per_message: float = 0.05
+    # Approved WhatsApp template (ContentSid HX...) a staff reply to a hand-off uses outside
+    # the 24-hour window; none: such replies are refused in the console.
+    handoff_template_sid: str | None = None
     extra: dict = field(default_factory=dict)
 
     def with_overrides(self, overrides: dict | None) -> "Settings":
@@ -116,4 +119,5 @@ def from_env(env: dict | None = None) -> Settings:
         outbox_workers=int(get("OUTBOX_WORKERS") or 4),
         sms_price_per_segment=float(get("SMS_PRICE_PER_SEGMENT") or 0.05),
         whatsapp_price_per_message=float(get("WHATSAPP_PRICE_PER_MESSAGE") or 0.05),
+        handoff_template_sid=get("HANDOFF_TEMPLATE_SID"),
     )

@@ -12,8 +12,17 @@ from models.base import Base, utcnow
 class HandoffRequest(Base):
     """A request for a person, worked by staff.
 
-    open ──(staff takes it)──▶ taken ──(staff closes)──▶ closed
-      └─────────────────────────────────────────────────▶ closed
+    ::
+
+        open ──(staff takes it)──▶ taken ──(staff closes)──▶ closed
+          │                          │                         ▲  ▲
+          │                          └──(staff replies)──┐     │  │
+          ├──(staff replies)──────────────────────────▶ answered ─┘  (staff closes)
+          │                                              │  ▲
+          │                                              └──┘ (another reply)
+          └──(staff closes)────────────────────────────────────▶ closed
+
+    A reply is an outbox row keyed "handoff:<id>:reply:<n>" (bot/handoff_replies.py).
     """
 
     __tablename__ = "handoff_requests"

@@ -29,6 +29,7 @@ ACCESS = {
     "review": {"admin", "reviewer"},
     "retrain": {"admin", "reviewer"},
     "handoffs": {"admin", "coordinator", "counsellor"},
+    "campaigns": {"admin", "coordinator"},
     "users": {"admin"},
     "audit": {"admin"},
 }
@@ -105,8 +106,8 @@ def _csrf_error(error: CSRFError):
 def init_app(app: Flask) -> None:
     """Register the console, CSRF protection, sessions and secure cookie settings."""
     from bot import webhook
-    from bot.console import admin, auth, conversations, dashboard, handoffs, review  # noqa: F401
-    from bot.console import retraining  # noqa: F401
+    from bot.console import (admin, auth, campaigns, conversations, dashboard,  # noqa: F401
+                             handoffs, retraining, review)
 
     https = (app.config["CHASKI"].public_url or "").startswith("https://")
     app.config.update(

@@ -1,6 +1,14 @@
-"""Sign in and out of the console, with lock-out after repeated wrong passwords."""
+"""Sign in and out of the console, with lock-out after repeated wrong passwords.
+
+Two limits: an account locks after 5 wrong passwords (models/users.py), and an
+address (the client IP, after ProxyFix) that failed IP_FAILURE_LIMIT sign-ins in
+IP_WINDOW is refused without checking the password until its failures age out,
+so one machine cannot try passwords across many accounts. The failures are
+counted from the audit log, so the limit holds across workers and restarts.
+"""
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlparse
 
 from flask import flash, redirect, render_template, request, url_for
@@ -10,7 +18,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from bot.console import audit, bp
 from bot.runtime import services
-from models import User, utcnow
+from models import AuditLog, User, utcnow
+
+IP_FAILURE_LIMIT, IP_WINDOW = 20, timedelta(minutes=15)
+FAILURES = ("login_failed", "login_locked")
 
 # Checked against when the e-mail is unknown, so both cases take the same time.
 _DUMMY_HASH = generate_password_hash("chaski-no-such-user")
@@ -24,6 +35,13 @@ def _safe_next(target: str | None) -> str:
     return url_for("console.dashboard")
 
 
+def failures_from(session, ip: str | None, now) -> int:
+    """Count the failed sign-ins from `ip` within IP_WINDOW before `now`."""
+    return session.scalar(select(func.count()).select_from(AuditLog).where(
+        AuditLog.created_at >= now - IP_WINDOW, AuditLog.ip == ip,
+        AuditLog.action.in_(FAILURES))) or 0
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Show the sign-in form; sign in, or count a failure and maybe lock the account."""
@@ -35,6 +53,13 @@ def login():
         email = (request.form.get("email") or "").strip().lower()
         password = request.form.get("password") or ""
         now = utcnow()
+        with services().db.session() as session:
+            throttled = failures_from(session, request.remote_addr, now) >= IP_FAILURE_LIMIT
+        if throttled:
+            audit("login_throttled", email=email)
+            error = ("Demasiados intentos fallidos desde esta conexión. Espera 15 minutos "
+                     "e inténtalo otra vez.")
+            return render_template("console/login.html", error=error, email=email), 429
         with services().db.session() as session:
             user = session.scalar(select(User).where(func.lower(User.email) == email))
             if user is None:

@@ -5,14 +5,17 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import case, or_, select
 
+from bot import handoff_replies
 from bot.console import audit, bp, page
 from bot.console.conversations import (audit_restricted_listing, is_restricted,
                                        restricted_contacts)
+from bot.outbox import inside_whatsapp_window
 from bot.runtime import services
 from models import Contact, HandoffRequest, utcnow
 
-# open ──take──▶ taken ──close──▶ closed; open ──close──▶ closed (see HandoffRequest).
-TRANSITIONS = {"take": ({"open"}, "taken"), "close": ({"open", "taken"}, "closed")}
+# open ──take──▶ taken ──close──▶ closed; open/taken ──reply──▶ answered (see HandoffRequest).
+TRANSITIONS = {"take": ({"open"}, "taken"), "close": ({"open", "taken", "answered"}, "closed")}
+PENDING = ("open", "taken", "answered")
 
 
 def visible(query, user):
@@ -28,7 +31,7 @@ def visible(query, user):
 def handoffs():
     """List open and taken hand-offs, urgent first, oldest first within each."""
     show_closed = request.args.get("cerradas") == "1"
-    statuses = ("closed",) if show_closed else ("open", "taken")
+    statuses = ("closed",) if show_closed else PENDING
     query = (select(HandoffRequest, Contact).join(Contact, Contact.id == HandoffRequest.contact_id)
              .where(HandoffRequest.status.in_(statuses))
              .order_by(case((HandoffRequest.urgent.is_(True), 0), else_=1),
@@ -37,7 +40,51 @@ def handoffs():
         rows = session.execute(visible(query, current_user)).all()
         if current_user.sees_restricted:
             audit_restricted_listing(session, (c.id for _, c in rows), "handoffs")
-    return render_template("console/handoffs.html", rows=rows, show_closed=show_closed)
+        replies = handoff_replies.latest_replies(session, [(h.id, c.id) for h, c in rows])
+        now = utcnow()
+        channels = handoff_replies.reply_channels(session, rows)
+    window = {h.id: channels[h.id] != "whatsapp" or
+              inside_whatsapp_window(c.last_whatsapp_inbound_at, now) for h, c in rows}
+    return render_template("console/handoffs.html", rows=rows, show_closed=show_closed,
+                           replies=replies, channels=channels, window=window,
+                           template_sid=_template_sid())
+
+
+def _template_sid() -> str | None:
+    return services().settings.handoff_template_sid
+
+
+def _visible_handoff(session, handoff_id: int) -> HandoffRequest:
+    """Return the hand-off if the current user may see it, else 404."""
+    handoff = session.get(HandoffRequest, handoff_id)
+    if handoff is None:
+        abort(404)
+    if not current_user.sees_restricted and (handoff.topic == "support" or
+                                             is_restricted(session, handoff.contact_id)):
+        abort(404)
+    return handoff
+
+
+@bp.post("/derivaciones/<int:handoff_id>/responder")
+@page("handoffs")
+def handoff_reply(handoff_id: int):
+    """Queue a reply through the outbox and mark the hand-off answered, in one transaction."""
+    try:
+        with services().db.session() as session:
+            handoff = _visible_handoff(session, handoff_id)
+            contact = session.get(Contact, handoff.contact_id)
+            private = handoff.topic == "support" or is_restricted(session, contact.id)
+            row = handoff_replies.send_reply(
+                session, handoff, contact, request.form.get("body", ""), user=current_user,
+                now=utcnow(), private=private, template_sid=_template_sid(),
+                ip=request.remote_addr, number=request.form.get("n", type=int))
+            later = row.next_attempt_at > utcnow()
+    except handoff_replies.ReplyRefused as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("console.handoffs"))
+    flash("Respuesta en la bandeja de salida" + (": saldrá a las 07:00 (horario de silencio)."
+                                                 if later else "; se envía en unos segundos."))
+    return redirect(url_for("console.handoffs"))
 
 
 @bp.post("/derivaciones/<int:handoff_id>/<action>")
@@ -48,12 +95,7 @@ def handoff_action(handoff_id: int, action: str):
         abort(404)
     allowed_from, new_status = TRANSITIONS[action]
     with services().db.session() as session:
-        handoff = session.get(HandoffRequest, handoff_id)
-        if handoff is None:
-            abort(404)
-        if not current_user.sees_restricted and (handoff.topic == "support" or
-                                                 is_restricted(session, handoff.contact_id)):
-            abort(404)
+        handoff = _visible_handoff(session, handoff_id)
         if handoff.status not in allowed_from:
             flash("Esta derivación ya cambió de estado.", "error")
             return redirect(url_for("console.handoffs"))
