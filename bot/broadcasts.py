@@ -20,7 +20,8 @@ from models.base import UTCDateTime
 
 LANGUAGES = ("es", "qu", "ay")
 CHANNELS = ("sms", "whatsapp")
-SEGMENT_KEYS = {"region", "province", "language", "channel", "active_days"}
+SEGMENT_KEYS = {"region", "province", "language", "channel", "active_days",
+                "survey_answer"}  # {"survey": slug, "question": key, "answer": value}
 
 
 class BroadcastError(ValueError):
@@ -53,6 +54,10 @@ def create(session: Session, *, name: str, texts: dict, now: datetime, segment: 
     for key in ("channel",):
         if segment.get(key) and segment[key] not in CHANNELS:
             raise BroadcastError(f"segment channel must be sms or whatsapp, not {segment[key]!r}")
+    answer = segment.get("survey_answer")
+    if answer is not None and (not isinstance(answer, dict)
+                               or not {"survey", "question", "answer"} <= set(answer)):
+        raise BroadcastError("segment survey_answer needs survey, question and answer")
     if channel not in (None, *CHANNELS):
         raise BroadcastError(f"channel must be sms or whatsapp, not {channel!r}")
     if content_variables and not content_sid:
@@ -74,11 +79,19 @@ def create(session: Session, *, name: str, texts: dict, now: datetime, segment: 
 
 
 def _segment(b: Broadcast, now: datetime) -> tuple[list, object]:
-    """Return the SQL conditions of the audience and the channel expression per contact."""
-    seg = b.segment or {}
+    """Return the SQL conditions of the broadcast's audience and the channel per contact."""
+    return segment_conditions(b.segment or {}, now, b.channel)
 
-    def uses(channel: str):  # contacts.channels is a JSON list such as ["sms", "whatsapp"]
-        return cast(Contact.channels, Text).like(f'%"{channel}"%')
+
+def segment_conditions(seg: dict, now: datetime, channel: str | None = None) -> tuple[list, object]:
+    """Return the SQL conditions of a segment's audience and the channel expression per contact.
+
+    Shared by broadcasts and surveys (bot/surveys.py). Opted-out and unconsented
+    contacts are never in an audience.
+    """
+
+    def uses(name: str):  # contacts.channels is a JSON list such as ["sms", "whatsapp"]
+        return cast(Contact.channels, Text).like(f'%"{name}"%')
 
     conditions = [Contact.opted_out_at.is_(None), Contact.consent_at.is_not(None)]
     for key, column in (("region", Contact.region), ("province", Contact.province),
@@ -90,11 +103,25 @@ def _segment(b: Broadcast, now: datetime) -> tuple[list, object]:
         conditions.append(Contact.last_inbound_at >= now - timedelta(days=int(seg["active_days"])))
     if seg.get("channel"):
         conditions.append(uses(seg["channel"]))
-    if b.channel == "whatsapp":
+    if seg.get("survey_answer"):
+        conditions.append(_answered(seg["survey_answer"]))
+    if channel == "whatsapp":
         conditions.append(uses("whatsapp"))  # WhatsApp reaches only those who wrote to us there
-    channel = (literal(b.channel, String) if b.channel
-               else case((uses("whatsapp"), "whatsapp"), else_="sms"))
-    return conditions, channel
+    expr = (literal(channel, String) if channel
+            else case((uses("whatsapp"), "whatsapp"), else_="sms"))
+    return conditions, expr
+
+
+def _answered(wanted: dict):
+    """Return the condition "gave this answer to this survey question" (segment survey_answer)."""
+    from models import Survey, SurveyAnswer, SurveyParticipant
+
+    who = (select(SurveyParticipant.contact_id)
+           .join(Survey, Survey.id == SurveyParticipant.survey_id)
+           .join(SurveyAnswer, SurveyAnswer.participant_id == SurveyParticipant.id)
+           .where(Survey.slug == wanted["survey"], SurveyAnswer.question_key == wanted["question"],
+                  SurveyAnswer.value == str(wanted["answer"]).lower()))
+    return Contact.id.in_(who)
 
 
 def audience(session: Session, b: Broadcast, now: datetime) -> list[tuple]:

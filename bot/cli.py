@@ -211,8 +211,8 @@ COMMANDS = [chat_command, nlu_classify_command, train_nlu_command, migrate_comma
 
 
 def init_app(app: Flask) -> None:
-    from bot import cli_outbox
+    from bot import cli_outbox, cli_surveys
 
-    for command in COMMANDS + cli_outbox.COMMANDS:
+    for command in COMMANDS + cli_outbox.COMMANDS + cli_surveys.COMMANDS:
         app.cli.add_command(command)
 

@@ -19,6 +19,8 @@ TIMETABLE = {
     "expire-conversations": ("expire_conversations", "interval", {"minutes": 15}),
     # Builds outbox rows only; the sender process (`flask --app server sender`) sends them.
     "send-due-broadcasts": ("send_due_broadcasts", "interval", {"minutes": 1}),
+    # Survey reminders go through the outbox too (quiet hours, opt-out at send time).
+    "send-survey-reminders": ("send_survey_reminders", "interval", {"minutes": 15}),
 }
 
 

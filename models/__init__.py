@@ -10,10 +10,12 @@ from models.outbox import OutboxMessage
 from models.prices import Market, PriceReport, Product
 from models.reviews import Review
 from models.subscriptions import Subscription
+from models.surveys import Survey, SurveyAnswer, SurveyParticipant
 from models.users import ROLES, AuditLog, User
 
 __all__ = [
     "Base", "utcnow", "Contact", "ConversationState", "HandoffRequest", "Message", "REDACTED",
     "Market", "Product", "PriceReport", "Alert", "AlertInfo", "AlertArea", "Subscription",
     "Review", "ROLES", "AuditLog", "User", "Broadcast", "OutboxMessage",
+    "Survey", "SurveyParticipant", "SurveyAnswer",
 ]
