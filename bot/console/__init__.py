@@ -28,6 +28,7 @@ ACCESS = {
     "conversations": {"admin", "coordinator", "reviewer", "counsellor"},
     "review": {"admin", "reviewer"},
     "handoffs": {"admin", "coordinator", "counsellor"},
+    "surveys": {"admin", "coordinator"},
     "users": {"admin"},
     "audit": {"admin"},
 }
@@ -105,6 +106,7 @@ def init_app(app: Flask) -> None:
     """Register the console, CSRF protection, sessions and secure cookie settings."""
     from bot import webhook
     from bot.console import admin, auth, conversations, dashboard, handoffs, review  # noqa: F401
+    from bot.console import surveys  # noqa: F401
 
     https = (app.config["CHASKI"].public_url or "").startswith("https://")
     app.config.update(
