@@ -34,6 +34,18 @@ def _pairs(values: tuple[str, ...], option: str) -> dict:
     return result
 
 
+def _survey_answer(value: str | None) -> dict | None:
+    """Turn "cosecha-2026:usa_biol=no" into the survey_answer segment."""
+    if not value:
+        return None
+    survey, colon, rest = value.partition(":")
+    question, equals, answer = rest.partition("=")
+    if not (colon and equals and survey and question and answer):
+        raise click.BadParameter(f"expected SURVEY:QUESTION=ANSWER, got {value!r}",
+                                 param_hint="--survey-answer")
+    return {"survey": survey, "question": question, "answer": answer}
+
+
 def _lima_time(value: str | None) -> datetime | None:
     from bot.outbox import LIMA
 
@@ -135,6 +147,8 @@ def broadcast_group() -> None:
 @click.option("--used-channel", type=click.Choice(["sms", "whatsapp"]),
               help="Only contacts who have written on this channel.")
 @click.option("--active-days", type=int, help="Only contacts who wrote in the last N days.")
+@click.option("--survey-answer", metavar="SURVEY:QUESTION=ANSWER",
+              help="Only contacts who gave this answer, e.g. cosecha-2026:usa_biol=no.")
 @click.option("--channel", type=click.Choice(["sms", "whatsapp"]),
               help="Send on this channel (default: WhatsApp to those who use it, else SMS).")
 @click.option("--template", help="Approved WhatsApp template ContentSid (HX...) used outside 24 h.")
@@ -145,14 +159,16 @@ def broadcast_group() -> None:
 @click.option("--at", "at", help="Send once at 'YYYY-MM-DD HH:MM' Lima time (default: when sent).")
 @click.option("--cron", help="Recurring, crontab in Lima time, e.g. '0 8 * * 1'.")
 @with_appcontext
-def broadcast_create(name, texts, region, province, language, used_channel, active_days, channel,
-                     template, template_vars, topic, red_alert, at, cron) -> None:
+def broadcast_create(name, texts, region, province, language, used_channel, active_days,
+                     survey_answer, channel, template, template_vars, topic, red_alert, at,
+                     cron) -> None:
     """Create a draft broadcast; preview it, then send it."""
     from bot import broadcasts
 
     _require_migrated()
     segment = {"region": list(region), "province": list(province), "language": list(language),
-               "channel": used_channel, "active_days": active_days}
+               "channel": used_channel, "active_days": active_days,
+               "survey_answer": _survey_answer(survey_answer)}
     try:
         with services().db.session() as s:
             b = broadcasts.create(s, name=name, texts=_pairs(texts, "--text"), segment=segment,

@@ -28,6 +28,7 @@ NO = frozenset({"2", "no", "nop", "noo", "mana", "manam", "manan", "janiwa", "ja
 # Model intents that mean "this is not an answer, it is another question".
 OTHER_INTENTS = frozenset({"ask_price", "ask_climate", "ask_agroecology", "human_handoff",
                            "subscribe", "change_language", "help"})
+SAFETY_INTENTS = frozenset({"opt_out", "gbv_support"})
 _NUMBER = re.compile(r"^\s*(-?\d+(?:[.,]\d+)?)\s*([a-zA-ZñÑ]+\.?)?\s*$")
 
 
@@ -121,6 +122,8 @@ def clearly_other(ctx: Ctx) -> bool:
 
 def step(ctx: Ctx) -> Result | None:
     """Take the answer to the open question; None hands the message to normal routing."""
+    if ctx.parse.source == "rasa" and ctx.parse.intent in SAFETY_INTENTS:
+        return None  # the model heard a stop or a cry for help: never file it as an answer
     s: SurveyTurn = ctx.survey
     q = s.question
     value = read(q, ctx)

@@ -259,6 +259,29 @@ def test_clearly_another_question_after_a_re_ask_goes_to_normal_routing():
     assert turn("ya pues", 0, intent="affirm").effects[0].values["answer"]["value"] == "si"
 
 
+def test_a_stop_or_a_cry_for_help_heard_by_the_model_is_never_filed_as_an_answer():
+    from flows.base import ContactView, Ctx, State
+    from flows.router import respond
+    from flows.survey import SurveyTurn
+    from nlu.classifier import Parse
+
+    text_question = ({"key": "c", "type": "text", "text": {"es": "¿Comentario?"}},)
+    survey = SurveyTurn(7, "s", text_question, 0, 0, "Gracias")
+
+    def turn(text, intent, confidence=0.5, state=None):
+        parse = Parse(text, intent, confidence, source="rasa", low_confidence=confidence < 0.7)
+        return respond(Ctx(ContactView(has_consent=True), "sms", text, parse, state, NOON,
+                           survey=survey))
+
+    stop = turn("ya no quiero nada de esto", "opt_out")
+    assert stop.flow == "optout" and stop.state.step == "confirm"
+    assert stop.effects[-1].values["status"] == "left"
+    help_ = turn("mi marido me tiene asustada", "gbv_support")
+    assert help_.flow == "support" and help_.sensitive and "105" in help_.replies[0]
+    confirmed = turn("1", "ask_price", 1.0, state=State("optout", "confirm"))
+    assert [e.kind for e in confirmed.effects] == ["opt_out"]  # the confirmation comes first
+
+
 # ---- reminders and closing ----
 def test_one_reminder_to_those_who_never_answered_then_expiry(app, db, talk):
     with db.session() as s:
@@ -334,6 +357,14 @@ def test_a_broadcast_can_target_people_by_survey_answer(app, db):
                           segment={"survey_answer": {"survey": "cosecha-2026"}})
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Broadcast)) == 1
+    run = app.test_cli_runner().invoke
+    created = run(args=["broadcast", "create", "--name", "biol", "--text", "es=Taller de biol",
+                        "--survey-answer", "cosecha-2026:usa_biol=si"])
+    assert created.exit_code == 0, created.output
+    preview = run(args=["broadcast", "preview", created.output.split()[1]])
+    assert "recipients: 1 (SMS 1, WhatsApp 0)" in preview.output
+    bad = run(args=["broadcast", "create", "--name", "x", "--text", "es=x", "--survey-answer", "x"])
+    assert bad.exit_code == 2 and "SURVEY:QUESTION=ANSWER" in bad.output
 
 
 # ---- CLI ----
