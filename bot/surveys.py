@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.broadcasts import segment_conditions
-from bot.outbox import enqueue_many, inside_whatsapp_window
+from bot.outbox import cancel_queued, enqueue_many, inside_whatsapp_window
 from flows import support
 from flows import survey as flow
 from flows.catalog import t
@@ -254,7 +254,13 @@ def record_answer(session: Session, contact_id: int, values: dict, now: datetime
 
 
 def end_open(session: Session, contact_id: int, status: str, now: datetime) -> int:
-    """End every open participation of a contact (STOP: stopped; violence, MENU: left)."""
+    """End every open participation of a contact (STOP: stopped; violence: left).
+
+    Survey messages of that contact still waiting in the outbox (held by quiet
+    hours, say) are canceled too: nothing about a survey follows.
+    """
+    cancel_queued(session, now, f"survey participation {status}", contact_id=contact_id,
+                  source="survey")
     result = session.execute(
         update(SurveyParticipant).where(SurveyParticipant.contact_id == contact_id,
                                         SurveyParticipant.status.in_(OPEN))
