@@ -48,6 +48,9 @@ def load_demo(session: Session, now: datetime | None = None) -> dict:
                          encoding="utf-8")
         alerts = import_alerts(session, moved)
     counts.update(alerts_imported=alerts.imported, alerts_unchanged=alerts.unchanged)
+    from bot.surveys import SURVEYS_DIR, load
+
+    counts["survey"] = load(session, SURVEYS_DIR / "cosecha-2026.yml", now)[1]  # a draft, not sent
     return counts
 
 
