@@ -13,15 +13,18 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import yaml
-from sqlalchemy import select, update
+from sqlalchemy import Boolean, Integer, String, Text, and_, case, cast, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from bot.broadcasts import segment_conditions
-from bot.outbox import cancel_queued, enqueue_many, inside_whatsapp_window
+from bot.outbox import (WHATSAPP_WINDOW, cancel_queued, check_topic, dialect_insert, enqueue_many,
+                        first_attempt_at)
 from flows import support
 from flows import survey as flow
 from flows.catalog import t
-from models import Contact, ConversationState, Message, Survey, SurveyAnswer, SurveyParticipant
+from models import (Contact, ConversationState, Message, OutboxMessage, Survey, SurveyAnswer,
+                    SurveyParticipant)
+from models.base import UTCDateTime
 from models.surveys import OPEN
 
 SURVEYS_DIR = Path(__file__).resolve().parent.parent / "flows" / "data" / "surveys"
@@ -180,7 +183,12 @@ def audience(session: Session, segment: dict, now: datetime) -> list[Contact]:
 
 
 def send(session: Session, s: Survey, segment: dict, now: datetime, progress=None) -> dict:
-    """Invite the segment: participants and their first question, in the caller's transaction."""
+    """Invite the segment: participants and their first question, in the caller's transaction.
+
+    Two INSERT ... SELECT ... ON CONFLICT DO NOTHING statements (participants, then
+    the outbox rows of those just invited), as broadcasts do: the database builds
+    the rows, and a second send to the same people adds nothing.
+    """
     if s.status == "closed":
         raise SurveyError(f"survey {s.slug} is closed")
     from bot.broadcasts import SEGMENT_KEYS
@@ -188,28 +196,47 @@ def send(session: Session, s: Survey, segment: dict, now: datetime, progress=Non
     segment = {k: v for k, v in (segment or {}).items() if v not in (None, [], "")}
     if set(segment) - SEGMENT_KEYS:
         raise SurveyError(f"unknown segment keys {sorted(set(segment) - SEGMENT_KEYS)}")
-    people = audience(session, segment, now)
-    invited = set(session.scalars(select(SurveyParticipant.contact_id)
-                                  .where(SurveyParticipant.survey_id == s.id)))
     if s.status == "draft":
         s.status, s.sent_at = "sending", now
         s.closes_at = now + timedelta(days=s.closes_after_days)
     s.segment = segment
-    new = [c for c in people if c.id not in invited]
-    rows = []
-    for contact in new:
-        channel = ("whatsapp" if "whatsapp" in (contact.channels or [])
-                   and inside_whatsapp_window(contact.last_whatsapp_inbound_at, now) else "sms")
-        session.add(SurveyParticipant(survey_id=s.id, contact_id=contact.id, status="invited",
-                                      channel=channel, invited_at=now))
-        lang = contact.language or "es"
-        rows.append(dict(key=f"survey:{s.id}:contact:{contact.id}:invite", source="survey",
-                         contact_id=contact.id, channel=channel, topic="survey",
-                         body=flow.invitation(s.text_for("intro", lang), s.questions, lang),
-                         not_after=s.closes_at))
-    session.flush()
-    queued = enqueue_many(session, rows, now, progress=progress)
-    return {"recipients": len(people), "invited": len(new), "already_invited": len(people) - len(new),
+    conditions, _channel = segment_conditions(segment, now)
+    conditions += safe_conditions(now)
+    recipients = session.scalar(select(func.count()).select_from(Contact).where(*conditions))
+    # WhatsApp only inside the 24-hour window (surveys have no approved template), else SMS.
+    whatsapp = and_(cast(Contact.channels, Text).like('%"whatsapp"%'),
+                    Contact.last_whatsapp_inbound_at > now - WHATSAPP_WINDOW)
+    insert = dialect_insert(session)
+    people = {"survey_id": literal(s.id, Integer), "contact_id": Contact.id,
+              "status": literal("invited", String),
+              "channel": case((whatsapp, "whatsapp"), else_="sms"),
+              "question_index": literal(0, Integer), "invalid_count": literal(0, Integer),
+              "invited_at": literal(now, UTCDateTime())}
+    invited = len(session.execute(
+        insert(SurveyParticipant).from_select(list(people), select(*people.values()).where(*conditions))
+        .on_conflict_do_nothing(index_elements=["survey_id", "contact_id"])
+        .returning(SurveyParticipant.id)).all())
+    bodies = {lang: flow.invitation(s.text_for("intro", lang), s.questions, lang) for lang in LANGUAGES}
+    rows = {
+        "key": (literal(f"survey:{s.id}:contact:", String) + cast(Contact.id, String)
+                + literal(":invite", String)),
+        "source": literal("survey", String), "contact_id": Contact.id,
+        "channel": SurveyParticipant.channel,
+        "body": case(bodies, value=Contact.language, else_=bodies["es"]),
+        "topic": literal(check_topic("survey") or "survey", String),
+        "urgent": literal(False, Boolean), "status": literal("queued", String),
+        "attempts": literal(0, Integer), "not_after": literal(s.closes_at, UTCDateTime()),
+        "next_attempt_at": literal(first_attempt_at(now, False), UTCDateTime()),
+        "created_at": literal(now, UTCDateTime()), "updated_at": literal(now, UTCDateTime()),
+    }
+    just_invited = (select(*rows.values()).join(Contact, Contact.id == SurveyParticipant.contact_id)
+                    .where(SurveyParticipant.survey_id == s.id, SurveyParticipant.invited_at == now))
+    queued = len(session.execute(
+        insert(OutboxMessage).from_select(list(rows), just_invited)
+        .on_conflict_do_nothing(index_elements=["key"]).returning(OutboxMessage.id)).all())
+    if progress:
+        progress(recipients)
+    return {"recipients": recipients, "invited": invited, "already_invited": recipients - invited,
             "queued": queued}
 
 

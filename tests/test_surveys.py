@@ -131,6 +131,17 @@ def test_send_invites_once_with_the_first_question_in_the_outbox(app, db):
     assert outbox(db)[-1].body.startswith("Chaski: 4 tapukuy")  # Quechua intro, Spanish fallback
 
 
+def test_whatsapp_only_inside_the_24_hour_window_else_sms(app, db):
+    with db.session() as s:
+        recent = add_contacts(s, 1, channels=["sms", "whatsapp"],
+                              last_whatsapp_inbound_at=NOON - timedelta(hours=2))[0]
+        old = add_contacts(s, 1, start=910_000_100, channels=["whatsapp"],
+                           last_whatsapp_inbound_at=NOON - timedelta(days=3))[0]
+    send(db, load_sample(db))
+    assert {r.contact_id: r.channel for r in outbox(db)} == {recent.id: "whatsapp", old.id: "sms"}
+    assert {participant(db, recent.id).channel, participant(db, old.id).channel} == {"whatsapp", "sms"}
+
+
 def test_nobody_near_a_conversation_about_violence_is_invited(app, db, talk):
     with db.session() as s:
         ok, stopped, in_support, violence_history = add_contacts(s, 4)
