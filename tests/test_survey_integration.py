@@ -44,7 +44,10 @@ def test_invitation_sent_by_the_real_sender_and_answered_through_the_webhook(app
         return reply_of(post_signed(client, "/webhooks/twilio",
                                     inbound_form(body, sid=new_sid(), phone=farmer.phone)))
 
-    assert answer("3").startswith("2/4")
+    form = inbound_form("3", sid=new_sid(), phone=farmer.phone)
+    assert reply_of(post_signed(client, "/webhooks/twilio", form)).startswith("2/4")
+    # Twilio retries the same MessageSid: the same reply, and the survey does not move on.
+    assert reply_of(post_signed(client, "/webhooks/twilio", form)).startswith("2/4")
     assert answer("abc").startswith("No entendi")
     assert answer("1200").startswith("3/4")
     assert answer("mana").startswith("4/4")
@@ -60,3 +63,31 @@ def test_invitation_sent_by_the_real_sender_and_answered_through_the_webhook(app
     assert p.status == "completed"
     assert given == {"cultivo": "quinua", "cosecha_kg": "1200", "usa_biol": "no",
                      "comentario": "Crianza de cuyes"}
+
+
+def test_the_reminder_job_and_the_real_sender_remind_once_and_respect_quiet_hours(
+        app, db, fake_twilio, database_url):
+    from datetime import timedelta
+
+    from bot.jobs import run_job
+
+    with db.session() as s:
+        silent = add_contacts(s, 1)[0]
+        survey, _ = surveys.load(s, SAMPLE, NOON)
+        surveys.send(s, survey, {}, NOON)
+    sender = Sender(services(app))
+    assert sender.run_once(NOON) == {"sent": 1}
+    # run_job uses the real clock, which is before NOON here: nothing is due yet.
+    assert run_job("send_survey_reminders", database_url) == {
+        "closed": 0, "expired": 0, "reminded": 0}
+    night = NOON + timedelta(days=2, hours=10, minutes=30)  # 22:30 Lima, 58.5 h after inviting
+    with db.session() as s:
+        assert surveys.send_survey_reminders(s, night)["reminded"] == 1
+    with db.session() as s:
+        assert surveys.send_survey_reminders(s, night)["reminded"] == 0
+    assert sender.run_once(night) == {}  # quiet hours: the row was written for 07:00 Lima
+    morning = night + timedelta(hours=9)
+    assert sender.run_once(morning) == {"sent": 1} and sender.run_once(morning) == {}
+    reminder = fake_twilio.messages[-1]
+    assert reminder["to"] == silent.phone and reminder["body"].startswith("Recordatorio")
+    assert len(fake_twilio.messages) == 2
