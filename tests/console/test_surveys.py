@@ -42,6 +42,7 @@ def test_a_coordinator_sees_rates_charts_and_downloads_the_csv(console_app, as_r
     assert '<svg role="img" aria-label="Respuestas: ¿Qué cultivo' in html
     assert "<title>Papa: 2</title>" in html and "<title>Sí: 1</title>" in html
     assert "mediana 100" in html and "<li>Biol</li>" in html
+    assert "sin responder: 1 · respondiendo: 1 · completaron: 1 · BAJA: 0" in html
     response = client.get(f"/console/encuestas/{survey_id}/csv")
     assert response.headers["Content-Disposition"] == "attachment; filename=encuesta-cosecha-2026.csv"
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
