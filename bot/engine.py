@@ -151,7 +151,8 @@ class Engine:
 
         ctx = Ctx(self._view(contact, is_new), channel, body, parse, state, now,
                   facts=Facts(session, now),
-                  survey=None if is_new else surveys.open_turn(session, contact, now))
+                  survey=None if is_new else surveys.open_turn(
+                      session, contact, now, state_row.updated_at if state_row else None))
         result = self._respond(ctx)
         message = self._record_inbound(session, contact, channel, inbound, body, truncated, parse,
                                        result, now)

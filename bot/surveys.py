@@ -31,6 +31,7 @@ SURVEYS_DIR = Path(__file__).resolve().parent.parent / "flows" / "data" / "surve
 LANGUAGES = ("es", "qu", "ay")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,58}$")
 VIOLENCE_LOOKBACK = timedelta(days=30)
+ANSWER_WINDOW = timedelta(hours=24)  # after this, only readable answers go to the survey
 
 
 class SurveyError(ValueError):
@@ -241,8 +242,13 @@ def send(session: Session, s: Survey, segment: dict, now: datetime, progress=Non
 
 
 # ---- answers (the engine calls these inside the turn's transaction) ----
-def open_turn(session: Session, contact: Contact, now: datetime) -> flow.SurveyTurn | None:
-    """Return the contact's open survey question, newest survey first, or None."""
+def open_turn(session: Session, contact: Contact, now: datetime,
+              flow_asked_at: datetime | None = None) -> flow.SurveyTurn | None:
+    """Return the contact's open survey question, newest survey first, or None.
+
+    `flow_asked_at` is when another open conversation last asked something: if
+    that is newer than the survey's last message, the survey is not "fresh".
+    """
     found = session.execute(
         select(SurveyParticipant, Survey).join(Survey, Survey.id == SurveyParticipant.survey_id)
         .where(SurveyParticipant.contact_id == contact.id, SurveyParticipant.status.in_(OPEN),
@@ -254,8 +260,10 @@ def open_turn(session: Session, contact: Contact, now: datetime) -> flow.SurveyT
     if (s.closes_at and s.closes_at <= now) or p.question_index >= len(s.questions):
         return None
     lang = contact.language or "es"
+    asked = max(x for x in (p.invited_at, p.reminded_at, p.last_answer_at) if x is not None)
+    fresh = now - asked <= ANSWER_WINDOW and not (flow_asked_at and flow_asked_at > asked)
     return flow.SurveyTurn(p.id, s.slug, tuple(s.questions), p.question_index, p.invalid_count,
-                           s.text_for("thanks", lang) or t("survey_thanks", lang))
+                           s.text_for("thanks", lang) or t("survey_thanks", lang), fresh)
 
 
 def record_answer(session: Session, contact_id: int, values: dict, now: datetime) -> None:
@@ -263,6 +271,7 @@ def record_answer(session: Session, contact_id: int, values: dict, now: datetime
     p = session.get(SurveyParticipant, values["participant_id"])
     if p is None or p.contact_id != contact_id or p.status not in OPEN:
         return
+    p.last_answer_at = now  # the survey's last message to the contact (next question, re-ask)
     answer = values.get("answer")
     if answer:
         row = session.scalar(select(SurveyAnswer).where(SurveyAnswer.participant_id == p.id,
@@ -272,7 +281,6 @@ def record_answer(session: Session, contact_id: int, values: dict, now: datetime
             session.add(row)
         row.value, row.raw, row.skipped, row.answered_at = (
             answer["value"], answer["raw"], answer["skipped"], now)
-        p.last_answer_at = now
     p.question_index = values["index"]
     p.invalid_count = p.invalid_count + 1 if values["invalid"] else 0
     p.status = values["status"]

@@ -42,7 +42,8 @@ def _respond(ctx: Ctx) -> Result:
         return optout.stopped(ctx)
     if parse.rule == "emergency":
         return support.emergency(ctx)
-    if ctx.survey and not (ctx.state and ctx.state.flow in (support.FLOW, optout.FLOW)):
+    if (ctx.survey and not (ctx.state and ctx.state.flow in (support.FLOW, optout.FLOW))
+            and survey.takes(ctx)):
         result = survey.step(ctx)  # an open survey question takes the answer (MENU leaves it)
         if result is not None:
             return result

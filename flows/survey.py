@@ -9,6 +9,9 @@ inside a conversation about violence.
        │ ──unreadable──▶ re-asked once with a hint ──unreadable again──▶ skipped, next
        │                                          └──clearly another question──▶ left, normal answer
        └──MENU (or 0 unless 0 is a valid number)──▶ left, main menu
+
+A day after the last survey message, or when another conversation asked
+something since, only readable answers are taken (see `takes`).
 """
 from __future__ import annotations
 
@@ -42,6 +45,7 @@ class SurveyTurn:
     index: int
     invalid_count: int
     thanks: str  # in the contact's language
+    fresh: bool = True  # asked within ANSWER_WINDOW and nothing was asked since
 
     @property
     def question(self) -> dict:
@@ -118,6 +122,21 @@ def _confident(ctx: Ctx) -> bool:
 def clearly_other(ctx: Ctx) -> bool:
     """Tell whether the message is confidently another request (a price question...)."""
     return _confident(ctx) and ctx.parse.intent in OTHER_INTENTS
+
+
+def takes(ctx: Ctx) -> bool:
+    """Tell whether the survey should take this message at all.
+
+    Right after a survey message anything is an answer. Later (a day on, or after
+    another conversation asked something), only a readable answer to a numbered,
+    yes/no or number question, or SALTAR, is taken: "cuanto esta la papa" a week
+    later is a price question, not a comment, and the survey stays open.
+    """
+    s: SurveyTurn = ctx.survey
+    if s.fresh:
+        return True
+    return ctx.answer in SKIP_WORDS or (s.question["type"] != "text"
+                                        and read(s.question, ctx) is not None)
 
 
 def step(ctx: Ctx) -> Result | None:

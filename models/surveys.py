@@ -82,7 +82,7 @@ class SurveyParticipant(Base):
     invalid_count: Mapped[int] = mapped_column(default=0)
     invited_at: Mapped[datetime] = mapped_column(default=utcnow)
     reminded_at: Mapped[datetime | None]
-    last_answer_at: Mapped[datetime | None]
+    last_answer_at: Mapped[datetime | None]  # the last turn the survey took (answer or re-ask)
     finished_at: Mapped[datetime | None]
 
 

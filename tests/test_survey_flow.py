@@ -45,3 +45,21 @@ def test_a_stop_or_a_cry_for_help_heard_by_the_model_is_never_filed_as_an_answer
     assert help_.flow == "support" and help_.sensitive and "105" in help_.replies[0]
     confirmed = turn("1", "ask_price", 1.0, state=State("optout", "confirm"))
     assert [e.kind for e in confirmed.effects] == ["opt_out"]  # the confirmation comes first
+
+
+def test_a_stale_survey_lets_other_messages_pass_and_stays_open():
+    questions = ({"key": "q", "type": "choice", "text": {"es": "¿Cultivo?"},
+                  "options": [{"value": "papa", "es": "Papa"}, {"value": "maiz", "es": "Maiz"}]},
+                 {"key": "r", "type": "text", "text": {"es": "¿Algo más?"}})
+
+    def turn(text, index=0):
+        survey = SurveyTurn(7, "s", questions, index, 0, "Gracias", fresh=False)
+        parse = Parse(text, "out_of_scope", 0.0, source="unavailable")
+        return respond(Ctx(ContactView(has_consent=True), "sms", text, parse, None, NOON,
+                           survey=survey))
+
+    passed = turn("quien gano el partido")
+    assert passed.flow != "survey" and all(e.kind != "survey" for e in passed.effects)
+    assert turn("2").effects[0].values["answer"]["value"] == "maiz"
+    assert turn("saltar").effects[0].values["answer"]["skipped"] is True
+    assert turn("quien gano el partido", index=1).flow != "survey"  # free text: only when fresh

@@ -15,7 +15,7 @@ from bot.jobs import JOBS
 from bot.runtime import services
 from bot.scheduler import TIMETABLE
 from bot.survey_results import results, write_csv
-from models import (Broadcast, ConversationState, Message, OutboxMessage, Survey, SurveyAnswer,
+from models import (Broadcast, Contact, ConversationState, Message, OutboxMessage, Survey, SurveyAnswer,
                     SurveyParticipant)
 from tests.outbox_helpers import NOON, add_contacts
 from tests.outbox_helpers import app, db  # noqa: F401 - fixtures
@@ -195,6 +195,21 @@ def test_the_whole_survey_by_sms_every_question_type(app, db, talk, invited):
     p = participant(db, invited)
     assert (p.status, p.question_index, p.finished_at is not None) == ("completed", 4, True)
     assert talk("1", phone=PHONE)[0].startswith("Precios")  # afterwards "1" is the menu again
+
+
+def test_days_later_only_a_readable_answer_goes_to_the_survey(app, db, invited):
+    engine = services(app).engine
+    later = NOON + timedelta(days=3)
+    other = engine.handle(Inbound(address=PHONE, body="cuanto esta la papa"), later).replies
+    assert not other[0].startswith(("No entendi", "2/4")) and participant(db, invited).status == "invited"
+    assert engine.handle(Inbound(address=PHONE, body="2"), later).replies[0].startswith("2/4")
+    p = participant(db, invited)
+    assert (p.status, p.last_answer_at) == ("answering", later)
+    with db.session() as s:  # a conversation that asked something after the survey did goes first
+        contact = s.get(Contact, invited)
+        assert surveys.open_turn(s, contact, later, later - timedelta(minutes=5)).fresh
+        assert not surveys.open_turn(s, contact, later, later + timedelta(minutes=5)).fresh
+        assert not surveys.open_turn(s, contact, later + timedelta(hours=25)).fresh
 
 
 def test_an_unreadable_answer_is_asked_again_once_then_skipped(app, db, talk, invited):
