@@ -137,7 +137,8 @@ def _check_question(q, where, bad, keys: set) -> None:
 def load(session: Session, path: Path | str, now: datetime) -> tuple[Survey, str]:
     """Validate a file and insert or update its survey by slug; return (survey, what happened)."""
     data = read_file(path)
-    questions = [{k: v for k, v in q.items()} for q in data["questions"]]
+    questions = [{**q, "options": [{**o, "value": str(o["value"]).lower()} for o in q["options"]]}
+                 if q["type"] == "choice" else dict(q) for q in data["questions"]]
     fields = dict(title=str(data["title"])[:120],
                   source=f"{data['source']} ({data['owner']})"[:200], source_date=data["date"],
                   questions=questions, texts={"intro": data["intro"], "thanks": data.get("thanks") or {}},
@@ -190,7 +191,7 @@ def send(session: Session, s: Survey, segment: dict, now: datetime, progress=Non
     the outbox rows of those just invited), as broadcasts do: the database builds
     the rows, and a second send to the same people adds nothing.
     """
-    if s.status == "closed":
+    if s.status == "closed" or (s.closes_at and s.closes_at <= now):
         raise SurveyError(f"survey {s.slug} is closed")
     from bot.broadcasts import SEGMENT_KEYS
 

@@ -32,7 +32,8 @@ NO = frozenset({"2", "no", "nop", "noo", "mana", "manam", "manan", "janiwa", "ja
 OTHER_INTENTS = frozenset({"ask_price", "ask_climate", "ask_agroecology", "human_handoff",
                            "subscribe", "change_language", "help"})
 SAFETY_INTENTS = frozenset({"opt_out", "gbv_support"})
-_NUMBER = re.compile(r"^\s*(-?\d+(?:[.,]\d+)?)\s*([a-zA-ZñÑ]+\.?)?\s*$")
+_NUMBER = re.compile(r"^\s*(-?\d+(?:[.,]\d+)*)\s*([a-zA-ZñÑ]+\.?)?\s*$")
+_THOUSANDS = re.compile(r"^-?\d{1,3}(?:[.,]\d{3})+$")  # else "." or "," is the decimal mark
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,10 @@ def read(q: dict, ctx: Ctx) -> str | None:
         found = _NUMBER.match(ctx.text or "")
         if not found:
             return None
-        value = float(found.group(1).replace(",", "."))
+        digits = found.group(1)
+        if _THOUSANDS.match(digits):  # "1.500" or "1,500 kg": fifteen hundred
+            digits = re.sub(r"[.,]", "", digits)
+        value = float(digits.replace(",", "."))
         return _fmt(value) if q["min"] <= value <= q["max"] else None
     text = (ctx.text or "").strip()
     return text[: q.get("max_length", 160)] if text else None

@@ -219,7 +219,7 @@ def test_an_unreadable_answer_is_asked_again_once_then_skipped(app, db, talk, in
     second = talk("papas", phone=PHONE)  # "papas" is not an option label either
     assert second[0].startswith("Pasamos a la siguiente.\n2/4")
     assert talk("dos mil", phone=PHONE)[0].startswith("No entendi. Responde solo con un numero")
-    assert talk("1,5", phone=PHONE)[0].startswith("3/4")
+    assert talk("1,5", phone=PHONE)[0].startswith("3/4")  # a decimal comma
     assert talk("saltar", phone=PHONE)[0].startswith("4/4")
     assert talk("SALTAR", phone=PHONE)[0].startswith("¡Gracias!")
     assert answers(db) == {"cultivo": (None, True), "cosecha_kg": ("1.5", False),
@@ -231,6 +231,16 @@ def test_out_of_range_number_and_zero_as_an_answer(app, db, talk, invited):
     assert talk("50000", phone=PHONE)[0].startswith("No entendi")
     assert talk("0", phone=PHONE)[0].startswith("3/4")  # 0 kg is a valid answer, not MENU
     assert answers(db)["cosecha_kg"] == ("0", False) and answers(db)["cultivo"] == ("papa", False)
+
+
+def test_thousands_separators_and_units_in_numbers(app, db, talk, invited):
+    talk("1", phone=PHONE)
+    assert talk("1.500 kg", phone=PHONE)[0].startswith("3/4")
+    assert answers(db)["cosecha_kg"] == ("1500", False)
+    with db.session() as s:
+        survey = s.scalar(select(Survey))
+        with pytest.raises(surveys.SurveyError, match="closed"):
+            surveys.send(s, survey, {}, NOON + timedelta(days=15))
 
 
 def test_stop_ends_the_survey_and_no_reminder_follows(app, db, talk, invited):
