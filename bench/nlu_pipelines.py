@@ -5,7 +5,7 @@
 For each candidate pipeline (config.yml with some components changed) this
 trains one model per fold on nlu/data minus that fold (lookups and synonyms
 always kept), parses the fold's examples through a real Rasa server, then
-trains on all of nlu/data and runs the held-out set (tests/nlu/heldout.txt)
+trains on all of nlu/data and runs the held-out set (nlu/heldout.txt)
 through the webhook's path (rules + Rasa). It prints one table: CV intent
 accuracy and macro F1 (model only), held-out accuracy, macro F1, safety
 recall, entity accuracy, training seconds, start-up seconds and RSS.

@@ -9,19 +9,21 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import JSON, Boolean, Integer, String, Text, case, cast, func, literal, null, select
+from sqlalchemy import (JSON, Boolean, Integer, String, Text, case, cast, exists, func, literal,
+                        null, or_, select)
 from sqlalchemy.orm import Session
 
 from bot.gsm7 import segment_count, to_gsm7
 from bot.outbox import (LIMA, cancel_queued, check_topic, dialect_insert, first_attempt_at,
                         in_quiet_hours, inside_whatsapp_window)
-from models import Broadcast, Contact, OutboxMessage
+from models import Broadcast, Contact, OutboxMessage, Subscription
 from models.base import UTCDateTime
 
 LANGUAGES = ("es", "qu", "ay")
 CHANNELS = ("sms", "whatsapp")
-SEGMENT_KEYS = {"region", "province", "language", "channel", "active_days",
-                "survey_answer"}  # {"survey": slug, "question": key, "answer": value}
+SEGMENT_KEYS = {"region", "province", "language", "channel", "active_days", "crop", "subscription",
+                "survey_answer"}  # survey_answer: {"survey": slug, "question": key, "answer": value}
+SUBSCRIPTION_KINDS = ("prices", "alerts", "calendar")
 
 
 class BroadcastError(ValueError):
@@ -54,6 +56,10 @@ def create(session: Session, *, name: str, texts: dict, now: datetime, segment: 
     for key in ("channel",):
         if segment.get(key) and segment[key] not in CHANNELS:
             raise BroadcastError(f"segment channel must be sms or whatsapp, not {segment[key]!r}")
+    for kind in _listed(segment.get("subscription")):
+        if kind not in SUBSCRIPTION_KINDS:
+            raise BroadcastError(f"segment subscription must be one of {', '.join(SUBSCRIPTION_KINDS)}, "
+                                 f"not {kind!r}")
     answer = segment.get("survey_answer")
     if answer is not None and (not isinstance(answer, dict)
                                or not {"survey", "question", "answer"} <= set(answer)):
@@ -103,6 +109,7 @@ def segment_conditions(seg: dict, now: datetime, channel: str | None = None) -> 
         conditions.append(Contact.last_inbound_at >= now - timedelta(days=int(seg["active_days"])))
     if seg.get("channel"):
         conditions.append(uses(seg["channel"]))
+    conditions += _interest_conditions(seg)
     if seg.get("survey_answer"):
         conditions.append(_answered(seg["survey_answer"]))
     if channel == "whatsapp":
@@ -122,6 +129,32 @@ def _answered(wanted: dict):
            .where(Survey.slug == wanted["survey"], SurveyAnswer.question_key == wanted["question"],
                   SurveyAnswer.value == str(wanted["answer"]).lower()))
     return Contact.id.in_(who)
+
+
+def _listed(value) -> list[str]:
+    """Return a segment value as a list of lower-case strings."""
+    values = value if isinstance(value, list) else [value] if value else []
+    return [str(v).strip().lower() for v in values if str(v).strip()]
+
+
+def _interest_conditions(seg: dict) -> list:
+    """Return the SQL conditions of the `crop` and `subscription` segment keys (any value matches)."""
+    # crop: an active "prices" subscription for the product, or it in profile["crops"];
+    # subscription: an active subscription of that kind.
+    conditions = []
+    crops = _listed(seg.get("crop"))
+    if crops:
+        listed = cast(Contact.profile["crops"], Text)  # '["papa", "quinua"]' on both databases
+        conditions.append(or_(
+            exists().where(Subscription.contact_id == Contact.id, Subscription.kind == "prices",
+                           Subscription.status == "active", Subscription.product.in_(crops)),
+            *[listed.contains(f'"{crop}"', autoescape=True) for crop in crops]))
+    kinds = _listed(seg.get("subscription"))
+    if kinds:
+        conditions.append(exists().where(Subscription.contact_id == Contact.id,
+                                         Subscription.kind.in_(kinds),
+                                         Subscription.status == "active"))
+    return conditions
 
 
 def audience(session: Session, b: Broadcast, now: datetime) -> list[tuple]:

@@ -178,31 +178,42 @@ def export_training_command(out: str | None) -> None:
 
 
 @click.command("retrain-nlu")
-@click.option("--heldout", required=True, type=click.Path(exists=True, dir_okay=True),
-              help="Held-out Rasa NLU data (never trained on) to compare the models with.")
+@click.option("--heldout", type=click.Path(exists=True, dir_okay=True), default=None,
+              help="Held-out NLU data never trained on: nlu/heldout.txt (the default) or Rasa "
+                   "YAML.")
+@click.option("--queue", is_flag=True,
+              help="Only queue the retraining: the scheduler process runs it within a minute "
+                   "(as the console's button does).")
 @with_appcontext
-def retrain_nlu_command(heldout: str) -> None:
+def retrain_nlu_command(heldout: str | None, queue: bool) -> None:
     """Export reviews, retrain, and keep the old model if held-out accuracy drops."""
     from pathlib import Path
 
-    from bot.console.retrain import retrain
-    from models import AuditLog
-    from nlu.runtime import NLURuntimeError, train
+    from bot.training_runs import RunInProgress, enqueue, execute
+    from models import AuditLog, utcnow
+    from nlu.evaluate import HELDOUT_FILE
 
     _require_migrated()
     try:
         with services().db.session() as session:
-            result = retrain(session, Path(heldout), train=lambda: train(echo=click.echo),
-                             echo=click.echo)
-        with services().db.session() as session:
-            session.add(AuditLog(action="retrain_nlu", target=result.kept, detail={
-                "old_accuracy": result.old_accuracy, "new_accuracy": result.new_accuracy,
-                "examples": result.export.examples, "via": "cli"}))
-    except NLURuntimeError as exc:
-        raise click.ClickException(str(exc)) from exc
-    if result.new_accuracy is not None:
-        click.echo(f"held-out accuracy: before {result.old_accuracy:.3f}, "
-                   f"after {result.new_accuracy:.3f}; model in use: {result.kept}")
+            run = enqueue(session, requested_by="cli", now=utcnow(), start=not queue)
+            run_id = run.id
+    except RunInProgress as exc:
+        raise click.ClickException(f"{exc}: wait for it (see the console's Reentrenar page)")
+    if queue:
+        click.echo(f"retraining #{run_id} queued: the scheduler runs it within a minute")
+        return
+    with services().db.session() as session:
+        run = execute(session, run_id, heldout=Path(heldout or HELDOUT_FILE), echo=click.echo)
+        session.add(AuditLog(action="retrain_nlu", target=run.status, detail={
+            "run": run.id, "old_accuracy": run.old_accuracy, "new_accuracy": run.new_accuracy,
+            "examples": run.examples, "via": "cli"}))
+    if run.status == "failed":
+        raise click.ClickException(f"retraining #{run_id} failed: {run.error}")
+    if run.new_accuracy is not None:
+        click.echo(f"held-out accuracy: before {run.old_accuracy:.3f}, "
+                   f"after {run.new_accuracy:.3f}; model in use: "
+                   f"{'new' if run.status == 'kept_new' else 'old'}")
 
 
 COMMANDS = [chat_command, nlu_classify_command, train_nlu_command, migrate_command,
@@ -211,8 +222,8 @@ COMMANDS = [chat_command, nlu_classify_command, train_nlu_command, migrate_comma
 
 
 def init_app(app: Flask) -> None:
-    from bot import cli_outbox, cli_surveys
+    from bot import cli_outbox, cli_reminders, cli_surveys
 
-    for command in COMMANDS + cli_outbox.COMMANDS + cli_surveys.COMMANDS:
+    for command in COMMANDS + cli_outbox.COMMANDS + cli_reminders.COMMANDS + cli_surveys.COMMANDS:
         app.cli.add_command(command)
 

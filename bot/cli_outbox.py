@@ -147,6 +147,12 @@ def broadcast_group() -> None:
 @click.option("--used-channel", type=click.Choice(["sms", "whatsapp"]),
               help="Only contacts who have written on this channel.")
 @click.option("--active-days", type=int, help="Only contacts who wrote in the last N days.")
+@click.option("--crop", multiple=True,
+              help="Only contacts who grow or follow this product: its weekly prices, or it among "
+                   "their crops (repeatable: any of them).")
+@click.option("--subscription", "subscriptions", multiple=True,
+              type=click.Choice(["prices", "alerts", "calendar"]),
+              help="Only contacts with an active subscription of this kind (repeatable).")
 @click.option("--survey-answer", metavar="SURVEY:QUESTION=ANSWER",
               help="Only contacts who gave this answer, e.g. cosecha-2026:usa_biol=no.")
 @click.option("--channel", type=click.Choice(["sms", "whatsapp"]),
@@ -159,16 +165,17 @@ def broadcast_group() -> None:
 @click.option("--at", "at", help="Send once at 'YYYY-MM-DD HH:MM' Lima time (default: when sent).")
 @click.option("--cron", help="Recurring, crontab in Lima time, e.g. '0 8 * * 1'.")
 @with_appcontext
-def broadcast_create(name, texts, region, province, language, used_channel, active_days,
-                     survey_answer, channel, template, template_vars, topic, red_alert, at,
+def broadcast_create(name, texts, region, province, language, used_channel, active_days, crop,
+                     subscriptions, survey_answer, channel, template, template_vars, topic,
+                     red_alert, at,
                      cron) -> None:
     """Create a draft broadcast; preview it, then send it."""
     from bot import broadcasts
 
     _require_migrated()
     segment = {"region": list(region), "province": list(province), "language": list(language),
-               "channel": used_channel, "active_days": active_days,
-               "survey_answer": _survey_answer(survey_answer)}
+               "channel": used_channel, "active_days": active_days, "crop": list(crop),
+               "subscription": list(subscriptions), "survey_answer": _survey_answer(survey_answer)}
     try:
         with services().db.session() as s:
             b = broadcasts.create(s, name=name, texts=_pairs(texts, "--text"), segment=segment,

@@ -46,8 +46,9 @@ def load_demo(session: Session, now: datetime | None = None) -> dict:
         moved = Path(tmp) / SAMPLE_ALERTS.name
         moved.write_text(alerts_for_today(SAMPLE_ALERTS.read_text(encoding="utf-8"), lima_date(now)),
                          encoding="utf-8")
-        alerts = import_alerts(session, moved)
-    counts.update(alerts_imported=alerts.imported, alerts_unchanged=alerts.unchanged)
+        alerts = import_alerts(session, moved, now)
+    counts.update(alerts_imported=alerts.imported, alerts_unchanged=alerts.unchanged,
+                  alert_pushes_queued=alerts.pushes)
     from bot.surveys import SURVEYS_DIR, load
 
     counts["survey"] = load(session, SURVEYS_DIR / "cosecha-2026.yml", now)[1]  # a draft, not sent

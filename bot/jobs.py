@@ -25,6 +25,34 @@ def send_due_broadcasts(session: Session, now: datetime) -> dict:
     return due(session, now)
 
 
+def retrain_nlu(session: Session, now: datetime) -> dict:
+    """Run the oldest queued NLU retraining (minutes of work; never in a web worker)."""
+    from bot.training_runs import run_queued
+
+    return run_queued(session, now)
+
+
+def send_price_digest(session: Session, now: datetime) -> dict:
+    """Queue this week's price digest for each price subscriber."""
+    from bot.digests import send_price_digest as digest
+
+    return digest(session, now)
+
+
+def send_calendar_tips(session: Session, now: datetime) -> dict:
+    """Queue this month's agroecological calendar tip for each subscriber."""
+    from bot.digests import send_calendar_tips as tips
+
+    return tips(session, now)
+
+
+def send_due_reminders(session: Session, now: datetime) -> dict:
+    """Queue the reminders due today, relative to each contact's dates."""
+    from bot.reminders import send_due_reminders as due
+
+    return due(session, now)
+
+
 def send_survey_reminders(session: Session, now: datetime) -> dict:
     """Close surveys past their end and queue one reminder to invited contacts who never answered."""
     from bot.surveys import send_survey_reminders as remind
@@ -33,6 +61,8 @@ def send_survey_reminders(session: Session, now: datetime) -> dict:
 
 
 JOBS = {"expire_conversations": expire_conversations, "send_due_broadcasts": send_due_broadcasts,
+        "send_price_digest": send_price_digest, "send_calendar_tips": send_calendar_tips,
+        "send_due_reminders": send_due_reminders, "retrain_nlu": retrain_nlu,
         "send_survey_reminders": send_survey_reminders}
 
 

@@ -98,9 +98,12 @@ def counts(session: Session, broadcast_id: int | None = None) -> dict:
     return {status: found.get(status, 0) for status in STATUSES} | found
 
 
-def cancel_queued(session: Session, now: datetime, reason: str, **where) -> int:
-    """Cancel the queued rows matching `where` (e.g. broadcast_id=7); return how many."""
+def cancel_queued(session: Session, now: datetime, reason: str, key_prefix: str | None = None,
+                  **where) -> int:
+    """Cancel the queued rows matching `where` (e.g. broadcast_id=7) and `key_prefix`; return how many."""
     stmt = update(OutboxMessage).where(OutboxMessage.status == "queued")
+    if key_prefix:
+        stmt = stmt.where(OutboxMessage.key.startswith(key_prefix, autoescape=True))
     for name, value in where.items():
         stmt = stmt.where(getattr(OutboxMessage, name) == value)
     result = session.execute(stmt.values(status="canceled", error_message=reason, updated_at=now)

@@ -23,7 +23,10 @@ Never twice, never lost — how:
   queued again. Lookup failed: the row waits another lease. We chose this over
   "mark for manual review" because review loses messages in the common case (a
   crash before the request left) and resending duplicates them in the other.
-  The remaining gap: a request delayed inside Twilio longer than the lease.
+  A sender that stalls between its claim and the request (a loaded machine, a
+  long rate-limit wait) gives the row back unsent once half the lease is gone,
+  so the takeover never races its request. The remaining gap: a request
+  delayed on its way to Twilio longer than half the lease.
 """
 from __future__ import annotations
 
@@ -41,6 +44,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from bot import channels
+from bot.ratelimit import RateLimiter, from_settings
 from bot.outbox import (in_quiet_hours, inside_whatsapp_window, quiet_hours_end,
                         stop_after_carrier_opt_out)
 from flows import support
@@ -49,27 +53,6 @@ from models import Contact, ConversationState, Message, OutboxMessage, utcnow
 log = logging.getLogger(__name__)
 OPTED_OUT, OUTSIDE_WINDOW = 21610, 63016
 MAX_BACKOFF = timedelta(hours=1)
-
-
-class RateLimiter:
-    """Space sends on each channel to at most `rate` per second (0: no limit)."""
-
-    def __init__(self, rates: dict[str, float], clock=time.monotonic, sleep=time.sleep):
-        self.rates, self.clock, self.sleep = rates, clock, sleep
-        self._next: dict[str, float] = {}
-        self._lock = threading.Lock()  # shared by the worker threads of one sender process
-
-    def wait(self, channel: str) -> None:
-        """Block until `channel` may send again."""
-        rate = self.rates.get(channel) or 0
-        if rate <= 0:
-            return
-        with self._lock:
-            now = self.clock()
-            slot = max(self._next.get(channel, now), now)
-            self._next[channel] = slot + 1.0 / rate
-        if slot > now:
-            self.sleep(slot - now)
 
 
 def run_workers(services, workers: int, once: bool = True, progress=None,
@@ -114,9 +97,8 @@ class Sender:
         s = services.settings
         self.services, self.db, self.settings = services, services.db, s
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.limiter = limiter or RateLimiter(
-            {"sms": s.outbox_rate_sms, "whatsapp": s.outbox_rate_whatsapp}, clock, sleep)
-        self.sleep, self.now = sleep, now
+        self.limiter = limiter or from_settings(s, clock, sleep)
+        self.clock, self.sleep, self.now = clock, sleep, now
         self.lease = timedelta(seconds=s.outbox_lease_seconds)
         self.batch = s.outbox_batch
         self.status_callback = f"{s.public_url}/webhooks/twilio/status" if s.public_url else None
@@ -144,7 +126,7 @@ class Sender:
         A claimed row must be sent well before its lease runs out, or another sender
         could take it over while we are about to send it.
         """
-        rates = [r for r in self.limiter.rates.values() if r and r > 0]
+        rates = [r for r in map(self.limiter.messages_per_second, self.limiter.rates) if r > 0]
         if not rates:
             return self.batch
         return max(1, min(self.batch, int(min(rates) * self.lease.total_seconds() / 4)))
@@ -253,7 +235,12 @@ class Sender:
                 self._fail(row, OUTSIDE_WINDOW, "WhatsApp contact outside the 24-hour window and "
                            "no approved template for this message", now)
                 return "failed"
-        self.limiter.wait(row.channel)
+        waited = self.clock()
+        self.limiter.wait(row.channel, self.limiter.cost(row.channel, row.body if plan == "body"
+                                                        else None))
+        held = (now - row.claimed_at) + timedelta(seconds=self.clock() - waited)
+        if held > self.lease / 2:  # too close to the lease's end: another sender may take it over
+            return self._release(row.id, now, conn)
         result = self._send(row.channel, contact.phone, row, plan)
         if result.error_code == OUTSIDE_WINDOW and plan == "body" and row.content_sid:
             plan = "template"  # our record of the last inbound was stale: use the template
@@ -276,6 +263,18 @@ class Sender:
         if open_support is not None:  # never interrupt a conversation about violence
             return self._defer(row, open_support, now, "open support conversation")
         return None
+
+    def _release(self, row_id: int, now: datetime, conn=None) -> str:
+        """Give back a claim held too long to send safely (a stalled sender); it is queued again."""
+        with self._session(conn) as s:
+            s.execute(update(OutboxMessage)
+                      .where(OutboxMessage.id == row_id, OutboxMessage.status == "sending",
+                             OutboxMessage.claimed_by == self.name)
+                      .values(status="queued", claimed_by=None, claimed_at=None, updated_at=now,
+                              attempts=OutboxMessage.attempts - 1)
+                      .execution_options(synchronize_session=False))
+        log.warning("outbox row %s: claim held past half its lease, released unsent", row_id)
+        return "released"
 
     @staticmethod
     def _plan(row: OutboxMessage, contact: Contact, now: datetime) -> str:

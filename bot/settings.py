@@ -38,6 +38,7 @@ class Settings:
     # after which a row stuck in `sending` is checked with Twilio, retries and prices.
     outbox_rate_sms: float = 10.0
     outbox_rate_whatsapp: float = 20.0
+    outbox_rate_sms_counts: str = "segments"  # or "messages" (see bot/ratelimit.py)
     outbox_lease_seconds: float = 120.0
     outbox_max_attempts: int = 8
     outbox_backoff_seconds: float = 30.0
@@ -107,6 +108,7 @@ def from_env(env: dict | None = None) -> Settings:
         secret_key=get("SECRET_KEY") or "",
         outbox_rate_sms=float(get("OUTBOX_RATE_SMS") or 10.0),
         outbox_rate_whatsapp=float(get("OUTBOX_RATE_WHATSAPP") or 20.0),
+        outbox_rate_sms_counts=(get("OUTBOX_RATE_SMS_COUNTS") or "segments").strip().lower(),
         outbox_lease_seconds=float(get("OUTBOX_LEASE_SECONDS") or 120.0),
         outbox_max_attempts=int(get("OUTBOX_MAX_ATTEMPTS") or 8),
         outbox_backoff_seconds=float(get("OUTBOX_BACKOFF_SECONDS") or 30.0),

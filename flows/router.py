@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flows import (agroecology, clarify, climate, handoff, menu, onboarding, optout, prices,
                    support, survey)
+from flows import calendar_tips
 from flows.base import Ctx, Result
 from flows.places import place
 
@@ -109,6 +110,8 @@ def subscribe(ctx: Ctx) -> Result:
         return prices.subscribe(ctx, found[0], region)
     if entities.get("hazard"):
         return climate.subscribe(ctx, entities["hazard"], region)
+    if calendar_tips.wants_tips(ctx):  # "quiero consejos cada mes": the agroecological calendar
+        return calendar_tips.subscribe(ctx)
     return onboarding.start(ctx, "subscribe")
 
 

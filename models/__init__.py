@@ -8,14 +8,16 @@ from models.handoffs import HandoffRequest
 from models.msgs import REDACTED, Message
 from models.outbox import OutboxMessage
 from models.prices import Market, PriceReport, Product
+from models.reminders import Reminder
 from models.reviews import Review
 from models.subscriptions import Subscription
 from models.surveys import Survey, SurveyAnswer, SurveyParticipant
+from models.training import TrainingRun
 from models.users import ROLES, AuditLog, User
 
 __all__ = [
     "Base", "utcnow", "Contact", "ConversationState", "HandoffRequest", "Message", "REDACTED",
     "Market", "Product", "PriceReport", "Alert", "AlertInfo", "AlertArea", "Subscription",
     "Review", "ROLES", "AuditLog", "User", "Broadcast", "OutboxMessage",
-    "Survey", "SurveyParticipant", "SurveyAnswer",
+    "TrainingRun", "Reminder", "Survey", "SurveyParticipant", "SurveyAnswer",
 ]

@@ -21,7 +21,9 @@ class Broadcast(Base):
 
     `segment` keys (all optional, all must match): region, province, language
     (lists of values), channel ("sms" or "whatsapp": contacts who used it),
-    active_days (an inbound message in the last N days). Contacts who opted out
+    active_days (an inbound message in the last N days), crop (an active prices
+    subscription for the product or it in profile["crops"]), subscription (an
+    active subscription of that kind: prices, alerts, calendar). Contacts who opted out
     or never consented are never in an audience.
     """
 

@@ -1,4 +1,4 @@
-"""Subscriptions: what a consenting contact asked to receive (weekly prices, climate alerts)."""
+"""Subscriptions: what a consenting contact asked to receive (weekly prices, alerts, tips)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -13,7 +13,8 @@ class Subscription(Base):
     """A contact's wish to receive one kind of proactive message; recorded only with consent.
 
     `product` is set for kind "prices"; `hazard` for kind "alerts" ("" = every
-    hazard); `region` is a region key. Sending is the proactive-messaging job's::
+    hazard); kind "calendar" is the monthly agroecological tip; `region` is a
+    region key. Sending: bot/alert_pushes.py and bot/digests.py::
 
         active ──(contact cancels)──▶ cancelled ──(subscribes again)──▶ active
 
@@ -26,7 +27,7 @@ class Subscription(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(10))  # "prices" or "alerts"
+    kind: Mapped[str] = mapped_column(String(10))  # "prices", "alerts" or "calendar"
     product: Mapped[str] = mapped_column(String(80), default="")
     hazard: Mapped[str] = mapped_column(String(20), default="")
     region: Mapped[str] = mapped_column(String(40), default="")

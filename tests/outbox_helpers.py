@@ -51,3 +51,10 @@ def add_contacts(session, n: int, start: int = 910_000_000, **fields) -> list[Co
     session.add_all(contacts)
     session.flush()
     return contacts
+
+
+def give_date(session, contact: Contact, name: str, day) -> None:
+    """Store a date the contact gave (e.g. siembra), as a survey answer or staff would."""
+    from bot.reminders import set_contact_date
+
+    set_contact_date(session, contact, name, day)

@@ -263,9 +263,13 @@ def test_row_of_a_dead_sender_is_resent_only_if_twilio_never_got_it(database_url
 
 
 def test_claims_no_more_than_it_can_send_within_its_lease(database_url, fake_twilio):
-    app = outbox_app(database_url, fake_twilio, OUTBOX_RATE_SMS=0.1, OUTBOX_LEASE_SECONDS=120)
-    sender = Sender(services(app))
-    assert sender._claim_limit() == 3  # 0.1/s x 30 s (a quarter of the lease)
+    app = outbox_app(database_url, fake_twilio, OUTBOX_RATE_SMS=0.2, OUTBOX_LEASE_SECONDS=120,
+                     OUTBOX_RATE_SMS_COUNTS="messages")
+    assert Sender(services(app))._claim_limit() == 6  # 0.2/s x 30 s (a quarter of the lease)
+    # Counting segments, an SMS is assumed to take up to 3 of them: a third as many rows.
+    services(app).settings = services(app).settings.with_overrides(
+        {"OUTBOX_RATE_SMS_COUNTS": "segments"})
+    assert Sender(services(app))._claim_limit() == 2
     services(app).db.dispose()
 
 
@@ -278,3 +282,27 @@ def test_worker_threads_share_the_work_and_send_each_once(app, db, fake_twilio):
     queue(db, contacts, now=now, urgent=True)
     assert run_workers(services(app), 3) == {"sent": 60}
     assert sorted(m["to"] for m in fake_twilio.messages) == sorted(c.phone for c in contacts)
+
+
+def test_stalled_sender_gives_its_claim_back_instead_of_racing_a_takeover(database_url,
+                                                                          fake_twilio):
+    """A sender that waited past half its lease (a loaded machine) must not send that row."""
+    app = outbox_app(database_url, fake_twilio, OUTBOX_LEASE_SECONDS=10)
+    db = services(app).db
+    with db.session() as s:
+        contacts = add_contacts(s, 1)
+    queue(db, contacts, urgent=True)
+    clock = [0.0]
+
+    class StallingLimiter(RateLimiter):
+        def wait(self, channel, cost=1):
+            clock[0] += 6  # more than half the 10 s lease goes by before the request
+
+    stalled = Sender(services(app), name="stalled", clock=lambda: clock[0],
+                     limiter=StallingLimiter({}, clock=lambda: clock[0], sleep=lambda s: None))
+    assert stalled.run_once(NOON) == {"released": 1}
+    assert fake_twilio.messages == []
+    assert [(r.status, r.claimed_by, r.attempts) for r in rows(db)] == [("queued", None, 0)]
+    assert Sender(services(app), name="heir").run_once(NOON) == {"sent": 1}
+    assert len(fake_twilio.messages) == 1
+    db.dispose()

@@ -27,6 +27,7 @@ ACCESS = {
     "dashboard": {"admin", "coordinator", "reviewer", "counsellor"},
     "conversations": {"admin", "coordinator", "reviewer", "counsellor"},
     "review": {"admin", "reviewer"},
+    "retrain": {"admin", "reviewer"},
     "handoffs": {"admin", "coordinator", "counsellor"},
     "surveys": {"admin", "coordinator"},
     "users": {"admin"},
@@ -107,6 +108,7 @@ def init_app(app: Flask) -> None:
     from bot import webhook
     from bot.console import admin, auth, conversations, dashboard, handoffs, review  # noqa: F401
     from bot.console import surveys  # noqa: F401
+    from bot.console import retraining  # noqa: F401
 
     https = (app.config["CHASKI"].public_url or "").startswith("https://")
     app.config.update(

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from bot.console.training import DATA_DIR, EXPORT_NAME, ExportReport, export_training
+from bot.console.training import (DATA_DIR, EXPORT_NAME, ExportReport, clean_text,
+                                  export_training, render_yaml)
 
 Evaluate = Callable[[Path, Path], float]
 Train = Callable[[], Path]
@@ -35,11 +36,25 @@ class RetrainResult:
     kept: str  # "new", "old" or "unchanged"
 
 
+def heldout_as_rasa_yaml(path: Path) -> str:
+    """Return the held-out `intent | text | entities` file as Rasa NLU YAML (intents only)."""
+    from nlu.evaluate import load_cases
+
+    by_intent: dict[str, list[str]] = {}
+    for case in load_cases(Path(path)):
+        by_intent.setdefault(case.intent, []).append(clean_text(case.text))
+    return render_yaml(by_intent)
+
+
 def rasa_accuracy(model: Path, heldout: Path) -> float:
-    """Return the intent accuracy of `model` on `heldout` (rasa test nlu)."""
+    """Return the intent accuracy of `model` on `heldout` (rasa test nlu; .txt is converted)."""
     from nlu.runtime import PROJECT_ROOT, rasa_env, rasa_executable
 
     with tempfile.TemporaryDirectory(prefix="chaski-eval-") as out:
+        if Path(heldout).suffix == ".txt":  # nlu/heldout.txt, the format nlu/evaluate.py reads
+            converted = Path(out) / "heldout.yml"
+            converted.write_text(heldout_as_rasa_yaml(heldout), encoding="utf-8")
+            heldout = converted
         subprocess.run([str(rasa_executable()), "test", "nlu", "-m", str(model), "-u",
                         str(heldout), "--out", out, "--no-plot", "--no-errors",
                         "--no-warnings"], cwd=PROJECT_ROOT, env=rasa_env(), check=True,

@@ -57,10 +57,11 @@ class AlertImport:
     unchanged: int = 0
     superseded: int = 0
     cancelled: int = 0
+    pushes: int = 0  # outbox rows queued for subscribers (bot/alert_pushes.py)
 
     def summary(self) -> str:
         return (f"imported {self.imported}, unchanged {self.unchanged}, superseded "
-                f"{self.superseded}, cancelled {self.cancelled}")
+                f"{self.superseded}, cancelled {self.cancelled}, pushes queued {self.pushes}")
 
 
 def _q(name: str) -> str:
@@ -187,8 +188,11 @@ def hazards_of(text: str) -> list[str]:
     return [hazard for hazard, pattern in HAZARD_WORDS if re.search(pattern, norm)]
 
 
-def import_alerts(session: Session, path: Path) -> AlertImport:
-    """Import the alerts in `path` in `session` (the caller commits); return what happened."""
+def import_alerts(session: Session, path: Path, now: datetime | None = None) -> AlertImport:
+    """Import the alerts in `path` and queue their pushes in `session` (the caller commits)."""
+    from bot.alert_pushes import queue_alert_pushes
+
+    now = now or utcnow()
     parsed = sorted(read_alerts(path), key=lambda a: a["sent"])
     result = AlertImport()
     for data in parsed:
@@ -203,6 +207,7 @@ def import_alerts(session: Session, path: Path) -> AlertImport:
         _supersede(session, alert, result)
         _superseded_already(session, alert)
         result.imported += 1
+        result.pushes += queue_alert_pushes(session, alert, now)
     return result
 
 

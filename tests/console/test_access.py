@@ -13,12 +13,12 @@ from tests.console.conftest import (FARMER_PHONE, PASSWORD, VIOLENT_PHONE, csrf_
 from tests.fakes.signing import inbound_form, post_signed
 
 PAGES = {"dashboard": "/console/", "conversations": "/console/conversaciones",
-         "review": "/console/revision", "handoffs": "/console/derivaciones",
-         "users": "/console/usuarios", "audit": "/console/auditoria",
-         "surveys": "/console/encuestas"}
-POSTS = ["/console/revision/exportar", "/console/revision/1", "/console/derivaciones/1/close",
-         "/console/usuarios", "/console/usuarios/1/desactivar", "/console/logout",
-         "/console/encuestas/1/enviar"]
+         "review": "/console/revision", "retrain": "/console/reentrenar",
+         "handoffs": "/console/derivaciones", "users": "/console/usuarios",
+         "audit": "/console/auditoria", "surveys": "/console/encuestas"}
+POSTS = ["/console/revision/exportar", "/console/reentrenar", "/console/revision/1",
+         "/console/derivaciones/1/close", "/console/usuarios", "/console/usuarios/1/desactivar",
+         "/console/logout", "/console/encuestas/1/enviar"]
 
 # A query SQLAlchemy warns about (e.g. an accidental cartesian product) fails the test.
 pytestmark = pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")
