@@ -21,7 +21,8 @@ from models.base import UTCDateTime
 
 LANGUAGES = ("es", "qu", "ay")
 CHANNELS = ("sms", "whatsapp")
-SEGMENT_KEYS = {"region", "province", "language", "channel", "active_days", "crop", "subscription"}
+SEGMENT_KEYS = {"region", "province", "language", "channel", "active_days", "crop", "subscription",
+                "survey_answer"}  # survey_answer: {"survey": slug, "question": key, "answer": value}
 SUBSCRIPTION_KINDS = ("prices", "alerts", "calendar")
 
 
@@ -59,6 +60,10 @@ def create(session: Session, *, name: str, texts: dict, now: datetime, segment: 
         if kind not in SUBSCRIPTION_KINDS:
             raise BroadcastError(f"segment subscription must be one of {', '.join(SUBSCRIPTION_KINDS)}, "
                                  f"not {kind!r}")
+    answer = segment.get("survey_answer")
+    if answer is not None and (not isinstance(answer, dict)
+                               or not {"survey", "question", "answer"} <= set(answer)):
+        raise BroadcastError("segment survey_answer needs survey, question and answer")
     if channel not in (None, *CHANNELS):
         raise BroadcastError(f"channel must be sms or whatsapp, not {channel!r}")
     if content_variables and not content_sid:
@@ -80,11 +85,19 @@ def create(session: Session, *, name: str, texts: dict, now: datetime, segment: 
 
 
 def _segment(b: Broadcast, now: datetime) -> tuple[list, object]:
-    """Return the SQL conditions of the audience and the channel expression per contact."""
-    seg = b.segment or {}
+    """Return the SQL conditions of the broadcast's audience and the channel per contact."""
+    return segment_conditions(b.segment or {}, now, b.channel)
 
-    def uses(channel: str):  # contacts.channels is a JSON list such as ["sms", "whatsapp"]
-        return cast(Contact.channels, Text).like(f'%"{channel}"%')
+
+def segment_conditions(seg: dict, now: datetime, channel: str | None = None) -> tuple[list, object]:
+    """Return the SQL conditions of a segment's audience and the channel expression per contact.
+
+    Shared by broadcasts and surveys (bot/surveys.py). Opted-out and unconsented
+    contacts are never in an audience.
+    """
+
+    def uses(name: str):  # contacts.channels is a JSON list such as ["sms", "whatsapp"]
+        return cast(Contact.channels, Text).like(f'%"{name}"%')
 
     conditions = [Contact.opted_out_at.is_(None), Contact.consent_at.is_not(None)]
     for key, column in (("region", Contact.region), ("province", Contact.province),
@@ -97,11 +110,25 @@ def _segment(b: Broadcast, now: datetime) -> tuple[list, object]:
     if seg.get("channel"):
         conditions.append(uses(seg["channel"]))
     conditions += _interest_conditions(seg)
-    if b.channel == "whatsapp":
+    if seg.get("survey_answer"):
+        conditions.append(_answered(seg["survey_answer"]))
+    if channel == "whatsapp":
         conditions.append(uses("whatsapp"))  # WhatsApp reaches only those who wrote to us there
-    channel = (literal(b.channel, String) if b.channel
-               else case((uses("whatsapp"), "whatsapp"), else_="sms"))
-    return conditions, channel
+    expr = (literal(channel, String) if channel
+            else case((uses("whatsapp"), "whatsapp"), else_="sms"))
+    return conditions, expr
+
+
+def _answered(wanted: dict):
+    """Return the condition "gave this answer to this survey question" (segment survey_answer)."""
+    from models import Survey, SurveyAnswer, SurveyParticipant
+
+    who = (select(SurveyParticipant.contact_id)
+           .join(Survey, Survey.id == SurveyParticipant.survey_id)
+           .join(SurveyAnswer, SurveyAnswer.participant_id == SurveyParticipant.id)
+           .where(Survey.slug == wanted["survey"], SurveyAnswer.question_key == wanted["question"],
+                  SurveyAnswer.value == str(wanted["answer"]).lower()))
+    return Contact.id.in_(who)
 
 
 def _listed(value) -> list[str]:

@@ -222,8 +222,8 @@ COMMANDS = [chat_command, nlu_classify_command, train_nlu_command, migrate_comma
 
 
 def init_app(app: Flask) -> None:
-    from bot import cli_outbox, cli_reminders
+    from bot import cli_outbox, cli_reminders, cli_surveys
 
-    for command in COMMANDS + cli_outbox.COMMANDS + cli_reminders.COMMANDS:
+    for command in COMMANDS + cli_outbox.COMMANDS + cli_reminders.COMMANDS + cli_surveys.COMMANDS:
         app.cli.add_command(command)
 

@@ -34,6 +34,18 @@ def _pairs(values: tuple[str, ...], option: str) -> dict:
     return result
 
 
+def _survey_answer(value: str | None) -> dict | None:
+    """Turn "cosecha-2026:usa_biol=no" into the survey_answer segment."""
+    if not value:
+        return None
+    survey, colon, rest = value.partition(":")
+    question, equals, answer = rest.partition("=")
+    if not (colon and equals and survey and question and answer):
+        raise click.BadParameter(f"expected SURVEY:QUESTION=ANSWER, got {value!r}",
+                                 param_hint="--survey-answer")
+    return {"survey": survey, "question": question, "answer": answer}
+
+
 def _lima_time(value: str | None) -> datetime | None:
     from bot.outbox import LIMA
 
@@ -141,6 +153,8 @@ def broadcast_group() -> None:
 @click.option("--subscription", "subscriptions", multiple=True,
               type=click.Choice(["prices", "alerts", "calendar"]),
               help="Only contacts with an active subscription of this kind (repeatable).")
+@click.option("--survey-answer", metavar="SURVEY:QUESTION=ANSWER",
+              help="Only contacts who gave this answer, e.g. cosecha-2026:usa_biol=no.")
 @click.option("--channel", type=click.Choice(["sms", "whatsapp"]),
               help="Send on this channel (default: WhatsApp to those who use it, else SMS).")
 @click.option("--template", help="Approved WhatsApp template ContentSid (HX...) used outside 24 h.")
@@ -152,7 +166,8 @@ def broadcast_group() -> None:
 @click.option("--cron", help="Recurring, crontab in Lima time, e.g. '0 8 * * 1'.")
 @with_appcontext
 def broadcast_create(name, texts, region, province, language, used_channel, active_days, crop,
-                     subscriptions, channel, template, template_vars, topic, red_alert, at,
+                     subscriptions, survey_answer, channel, template, template_vars, topic,
+                     red_alert, at,
                      cron) -> None:
     """Create a draft broadcast; preview it, then send it."""
     from bot import broadcasts
@@ -160,7 +175,7 @@ def broadcast_create(name, texts, region, province, language, used_channel, acti
     _require_migrated()
     segment = {"region": list(region), "province": list(province), "language": list(language),
                "channel": used_channel, "active_days": active_days, "crop": list(crop),
-               "subscription": list(subscriptions)}
+               "subscription": list(subscriptions), "survey_answer": _survey_answer(survey_answer)}
     try:
         with services().db.session() as s:
             b = broadcasts.create(s, name=name, texts=_pairs(texts, "--text"), segment=segment,

@@ -49,6 +49,9 @@ def load_demo(session: Session, now: datetime | None = None) -> dict:
         alerts = import_alerts(session, moved, now)
     counts.update(alerts_imported=alerts.imported, alerts_unchanged=alerts.unchanged,
                   alert_pushes_queued=alerts.pushes)
+    from bot.surveys import SURVEYS_DIR, load
+
+    counts["survey"] = load(session, SURVEYS_DIR / "cosecha-2026.yml", now)[1]  # a draft, not sent
     return counts
 
 

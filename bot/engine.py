@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import flows
+from bot import surveys
 from bot.db import Database
 from bot.facts import Facts
 from bot import channels
@@ -149,11 +150,15 @@ class Engine:
         state = State(state_row.flow, state_row.step, state_row.data) if state_row else None
 
         ctx = Ctx(self._view(contact, is_new), channel, body, parse, state, now,
-                  facts=Facts(session, now))
+                  facts=Facts(session, now),
+                  survey=None if is_new else surveys.open_turn(
+                      session, contact, now, state_row.updated_at if state_row else None))
         result = self._respond(ctx)
         message = self._record_inbound(session, contact, channel, inbound, body, truncated, parse,
                                        result, now)
         self._apply(session, contact, message, result, now)
+        if result.sensitive:  # no survey question ever follows a conversation about violence
+            surveys.end_open(session, contact.id, "left", now)
         self._save_state(session, contact, state_row, result.state, now)
         replies = [render(text, channel) for text in result.replies]
         private = message.redacted  # replies can reveal what was asked (a place, a centre)
@@ -196,6 +201,7 @@ class Engine:
         for effect in result.effects:
             if effect.kind == "opt_out":
                 contact.opted_out_at = now
+                surveys.end_open(session, contact.id, "stopped", now)
             elif effect.kind == "opt_in":
                 contact.opted_out_at = None
             elif effect.kind == "consent":
@@ -206,6 +212,8 @@ class Engine:
                         setattr(contact, key, effect.values[key])
             elif effect.kind == "subscribe":
                 Engine._subscribe(session, contact, effect.values, now)
+            elif effect.kind == "survey":
+                surveys.record_answer(session, contact.id, effect.values, now)
             elif effect.kind == "handoff":
                 session.add(HandoffRequest(contact_id=contact.id, message_id=message.id,
                                            urgent=effect.values.get("urgent", False),

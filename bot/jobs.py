@@ -53,9 +53,17 @@ def send_due_reminders(session: Session, now: datetime) -> dict:
     return due(session, now)
 
 
+def send_survey_reminders(session: Session, now: datetime) -> dict:
+    """Close surveys past their end and queue one reminder to invited contacts who never answered."""
+    from bot.surveys import send_survey_reminders as remind
+
+    return remind(session, now)
+
+
 JOBS = {"expire_conversations": expire_conversations, "send_due_broadcasts": send_due_broadcasts,
         "send_price_digest": send_price_digest, "send_calendar_tips": send_calendar_tips,
-        "send_due_reminders": send_due_reminders, "retrain_nlu": retrain_nlu}
+        "send_due_reminders": send_due_reminders, "retrain_nlu": retrain_nlu,
+        "send_survey_reminders": send_survey_reminders}
 
 
 def run_job(name: str, database_url: str) -> dict:

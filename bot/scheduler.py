@@ -31,6 +31,8 @@ TIMETABLE = {
     "weekly-price-digest": ("send_price_digest", "cron", {"day_of_week": "mon", "hour": 7, "minute": 30}),
     "monthly-calendar-tip": ("send_calendar_tips", "cron", {"day": 1, "hour": 8, "minute": 0}),
     "daily-reminders": ("send_due_reminders", "cron", {"hour": 8, "minute": 15}),
+    # Survey reminders go through the outbox too (quiet hours, opt-out at send time).
+    "send-survey-reminders": ("send_survey_reminders", "interval", {"minutes": 15}),
 }
 
 

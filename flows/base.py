@@ -40,6 +40,7 @@ class Ctx:
     state: State | None
     now: datetime
     facts: Any = None  # read-only queries on stored data (bot.facts.Facts); None in pure tests
+    survey: Any = None  # the open survey question (flows.survey.SurveyTurn), loaded by the engine
 
     @property
     def lang(self) -> str:
@@ -57,7 +58,7 @@ class Ctx:
 class Effect:
     """A change the engine applies to stored data after the flow returns."""
 
-    kind: str  # "opt_out", "opt_in", "consent", "set_profile", "handoff", "subscribe"
+    kind: str  # "opt_out", "opt_in", "consent", "set_profile", "handoff", "subscribe", "survey"
     values: dict = field(default_factory=dict)
 
 

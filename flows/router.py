@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flows import (agroecology, clarify, climate, handoff, menu, onboarding, optout, prices,
-                   support)
+                   support, survey)
 from flows import calendar_tips
 from flows.base import Ctx, Result
 from flows.places import place
@@ -43,6 +43,19 @@ def _respond(ctx: Ctx) -> Result:
         return optout.stopped(ctx)
     if parse.rule == "emergency":
         return support.emergency(ctx)
+    if (ctx.survey and not (ctx.state and ctx.state.flow in (support.FLOW, optout.FLOW))
+            and survey.takes(ctx)):
+        result = survey.step(ctx)  # an open survey question takes the answer (MENU leaves it)
+        if result is not None:
+            return result
+        result = _open_flow_or_intent(ctx)  # clearly another question: leave the survey
+        result.effects.append(survey.leave_effect(ctx))
+        return result
+    return _open_flow_or_intent(ctx)
+
+
+def _open_flow_or_intent(ctx: Ctx) -> Result:
+    parse = ctx.parse
     if parse.rule == "menu" and parse.digit == "0":
         return menu.show(ctx)  # MENU / 0 leaves any open flow
     if ctx.state and ctx.state.flow in STEPPERS:

@@ -11,6 +11,7 @@ from models.prices import Market, PriceReport, Product
 from models.reminders import Reminder
 from models.reviews import Review
 from models.subscriptions import Subscription
+from models.surveys import Survey, SurveyAnswer, SurveyParticipant
 from models.training import TrainingRun
 from models.users import ROLES, AuditLog, User
 
@@ -18,5 +19,5 @@ __all__ = [
     "Base", "utcnow", "Contact", "ConversationState", "HandoffRequest", "Message", "REDACTED",
     "Market", "Product", "PriceReport", "Alert", "AlertInfo", "AlertArea", "Subscription",
     "Review", "ROLES", "AuditLog", "User", "Broadcast", "OutboxMessage",
-    "TrainingRun", "Reminder",
+    "TrainingRun", "Reminder", "Survey", "SurveyParticipant", "SurveyAnswer",
 ]

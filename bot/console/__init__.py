@@ -30,6 +30,7 @@ ACCESS = {
     "retrain": {"admin", "reviewer"},
     "handoffs": {"admin", "coordinator", "counsellor"},
     "campaigns": {"admin", "coordinator"},
+    "surveys": {"admin", "coordinator"},
     "users": {"admin"},
     "audit": {"admin"},
 }
@@ -107,7 +108,7 @@ def init_app(app: Flask) -> None:
     """Register the console, CSRF protection, sessions and secure cookie settings."""
     from bot import webhook
     from bot.console import (admin, auth, campaigns, conversations, dashboard,  # noqa: F401
-                             handoffs, retraining, review)
+                             handoffs, retraining, review, surveys)
 
     https = (app.config["CHASKI"].public_url or "").startswith("https://")
     app.config.update(
