@@ -17,6 +17,7 @@ from bot.survey_results import results
 from flows.dates import read_day
 from models import Contact, OutboxMessage, SurveyAnswer, SurveyParticipant
 from tests.outbox_helpers import NOON, add_contacts
+from tests.console.conftest import as_role, console_app, staff  # noqa: F401 - fixtures
 from tests.outbox_helpers import app, db  # noqa: F401 - fixtures
 
 SIEMBRA = Path(__file__).resolve().parent.parent / "flows" / "data" / "surveys" / "siembra-2026.yml"
@@ -168,3 +169,29 @@ def test_a_contact_without_consent_keeps_the_answer_but_no_date(app, db):
     with db.session() as s:
         assert s.scalar(select(SurveyAnswer.value)) == "2026-11-10"
         assert (s.get(Contact, contact.id).profile or {}).get("dates") is None
+
+
+def test_hoy_through_the_signed_webhook_and_the_results_in_cli_and_console(app, db, as_role):
+    from html import unescape
+
+    from bot.console import LIMA
+    from models import utcnow
+    from tests.fakes.signing import inbound_form, new_sid, post_signed
+
+    now = utcnow()  # the webhook runs on the real clock
+    with db.session() as s:
+        [farmer] = add_contacts(s, 1)
+        survey, _ = surveys.load(s, SIEMBRA, now)
+        surveys.send(s, survey, {}, now)
+        survey_id = survey.id
+    client = app.test_client()
+    response = post_signed(client, "/webhooks/twilio",
+                           inbound_form("hoy", sid=new_sid(), phone=farmer.phone))
+    assert "¡Gracias! Le avisaremos" in unescape(response.get_data(as_text=True))
+    today = utcnow().astimezone(LIMA).date().isoformat()
+    with db.session() as s:
+        assert s.get(Contact, farmer.id).profile["dates"] == {"siembra": today}
+    out = app.test_cli_runner().invoke(args=["survey", "results", "siembra-2026"]).output
+    assert f"n 1, earliest {today}, latest {today}" in out and "[fecha_siembra, date]" in out
+    html = as_role("coordinator").get(f"/console/encuestas/{survey_id}").get_data(as_text=True)
+    assert f"1 fechas · la más temprana {today} · la más tardía {today}" in html
