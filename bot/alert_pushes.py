@@ -138,7 +138,7 @@ def _sent_to(alerts: list[Alert]):
 
 def _views(alert: Alert) -> list[tuple]:
     """Return (info, AlertView) for each info block of an alert."""
-    return [(info, Facts._alert(info, tuple(sorted({r for a in info.areas for r in a.regions or []}))))
+    return [(info, Facts.alert_view(info, tuple(sorted({r for a in info.areas for r in a.regions or []}))))
             for info in alert.infos]
 
 
@@ -173,11 +173,11 @@ def _recipients(session: Session, regions: list[str], hazards: list[str], red: b
 def alert_text(view: AlertView, lang: str, region_name: str, update: bool = False) -> str:
     """Return the push of one warning, as the climate reply words it, in two GSM-7 SMS at most."""
     ctx = SimpleNamespace(lang=lang)
-    head = climate._title(ctx, view, region_name)
+    head = climate.title_text(ctx, view, region_name)
     if update:
         head = f"{t('push_update', lang)} {head}"
-    head = f"{head} {climate._validity(ctx, view)}"
-    end = f"{climate._source(ctx, view)}\n{t('push_stop', lang)}"
+    head = f"{head} {climate.validity_text(ctx, view)}"
+    end = f"{climate.source_text(ctx, view)}\n{t('push_stop', lang)}"
     todo = view.instruction or view.headline or ""
     for room in range(len(todo), -1, -10):
         action = t("climate_todo", lang, instruction=shorten(todo, room)) if room > 10 else ""
@@ -192,4 +192,4 @@ def cancel_text(view: AlertView, lang: str, region_name: str, sent: datetime) ->
     view = replace(view, sent=sent)
     ctx = SimpleNamespace(lang=lang)
     return "\n".join([t("push_cancel", lang, event=view.event.lower(), region=region_name),
-                      climate._source(ctx, view), t("push_stop", lang)])
+                      climate.source_text(ctx, view), t("push_stop", lang)])

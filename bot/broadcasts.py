@@ -56,7 +56,7 @@ def create(session: Session, *, name: str, texts: dict, now: datetime, segment: 
     for key in ("channel",):
         if segment.get(key) and segment[key] not in CHANNELS:
             raise BroadcastError(f"segment channel must be sms or whatsapp, not {segment[key]!r}")
-    for kind in _listed(segment.get("subscription")):
+    for kind in listed(segment.get("subscription")):
         if kind not in SUBSCRIPTION_KINDS:
             raise BroadcastError(f"segment subscription must be one of {', '.join(SUBSCRIPTION_KINDS)}, "
                                  f"not {kind!r}")
@@ -84,7 +84,7 @@ def create(session: Session, *, name: str, texts: dict, now: datetime, segment: 
     return broadcast
 
 
-def _segment(b: Broadcast, now: datetime) -> tuple[list, object]:
+def audience_filter(b: Broadcast, now: datetime) -> tuple[list, object]:
     """Return the SQL conditions of the broadcast's audience and the channel per contact."""
     return segment_conditions(b.segment or {}, now, b.channel)
 
@@ -158,7 +158,7 @@ def check_survey_answer(session: Session, wanted: dict) -> None:
                              f"not {wanted['answer']!r}")
 
 
-def _listed(value) -> list[str]:
+def listed(value) -> list[str]:
     """Return a segment value as a list of lower-case strings."""
     values = value if isinstance(value, list) else [value] if value else []
     return [str(v).strip().lower() for v in values if str(v).strip()]
@@ -169,14 +169,14 @@ def _interest_conditions(seg: dict) -> list:
     # crop: an active "prices" subscription for the product, or it in profile["crops"];
     # subscription: an active subscription of that kind.
     conditions = []
-    crops = _listed(seg.get("crop"))
+    crops = listed(seg.get("crop"))
     if crops:
-        listed = cast(Contact.profile["crops"], Text)  # '["papa", "quinua"]' on both databases
+        grown = cast(Contact.profile["crops"], Text)  # '["papa", "quinua"]' on both databases
         conditions.append(or_(
             exists().where(Subscription.contact_id == Contact.id, Subscription.kind == "prices",
                            Subscription.status == "active", Subscription.product.in_(crops)),
-            *[listed.contains(f'"{crop}"', autoescape=True) for crop in crops]))
-    kinds = _listed(seg.get("subscription"))
+            *[grown.contains(f'"{crop}"', autoescape=True) for crop in crops]))
+    kinds = listed(seg.get("subscription"))
     if kinds:
         conditions.append(exists().where(Subscription.contact_id == Contact.id,
                                          Subscription.kind.in_(kinds),
@@ -186,7 +186,7 @@ def _interest_conditions(seg: dict) -> list:
 
 def audience(session: Session, b: Broadcast, now: datetime) -> list[tuple]:
     """Return (id, phone, language, channel, last_whatsapp_inbound_at) of each recipient."""
-    conditions, channel = _segment(b, now)
+    conditions, channel = audience_filter(b, now)
     query = (select(Contact.id, Contact.phone, Contact.language, channel,
                     Contact.last_whatsapp_inbound_at).where(*conditions).order_by(Contact.id))
     return [(cid, phone, language or "es", chan, last)
@@ -237,7 +237,7 @@ def run(session: Session, b: Broadcast, now: datetime, progress=None) -> dict:
     check_topic(b.topic)
     occurrence = b.next_run_at or now
     tag = occurrence.astimezone(timezone.utc).strftime("%Y%m%dT%H%MZ") if b.cron else "once"
-    conditions, channel = _segment(b, now)
+    conditions, channel = audience_filter(b, now)
     texts = {lang: text for lang, text in (b.texts or {}).items()}
     body = case(texts, value=Contact.language, else_=b.text_for(None)) if texts else literal("")
     when = literal(first_attempt_at(now, b.urgent), UTCDateTime())

@@ -20,7 +20,7 @@ from bot.outbox import LIMA, check_topic, enqueue_many
 from flows import calendar_tips
 from flows.catalog import t
 from flows.fit import join_lines
-from flows.prices import STALE_DAYS, _day, _soles, _trend
+from flows.prices import STALE_DAYS, day_label, soles, trend_text
 from flows.records import PriceView, lima_date
 from models import Contact, Subscription
 
@@ -61,11 +61,11 @@ def fresh_price(facts: Facts, product: str, region: str | None, now: datetime) -
 
 def price_line(row: PriceView, lang: str) -> str:
     """Return "Papa Huancayo 20/11: 1.00-1.20-1.40 S/ kg, sube 5%" for one price."""
-    money = (f"{_soles(row.min_cents)}-{_soles(row.avg_cents)}-{_soles(row.max_cents)}"
-             if row.min_cents is not None and row.max_cents is not None else _soles(row.avg_cents))
+    money = (f"{soles(row.min_cents)}-{soles(row.avg_cents)}-{soles(row.max_cents)}"
+             if row.min_cents is not None and row.max_cents is not None else soles(row.avg_cents))
     line = t("digest_line", lang, product=row.label.capitalize(), market=row.market.short,
-             date=_day(row.day), money=money, unit=row.unit)
-    trend = _trend(SimpleNamespace(lang=lang, channel="sms"), row)
+             date=day_label(row.day), money=money, unit=row.unit)
+    trend = trend_text(SimpleNamespace(lang=lang, channel="sms"), row)
     return f"{line}, {trend}" if trend else line
 
 

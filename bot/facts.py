@@ -130,11 +130,11 @@ class Facts:
                 continue
             if hazard and hazard not in (info.hazards or []):
                 continue
-            views.append(self._alert(info, regions))
+            views.append(self.alert_view(info, regions))
         return sorted(views, key=lambda a: (-LEVEL_RANK.get(a.level or "", 0), a.starts_at))
 
     @staticmethod
-    def _alert(info: AlertInfo, regions: tuple[str, ...]) -> AlertView:
+    def alert_view(info: AlertInfo, regions: tuple[str, ...]) -> AlertView:
         alert = info.alert
         return AlertView(
             identifier=alert.identifier, event=info.event, headline=info.headline, level=info.level,

@@ -65,7 +65,7 @@ def _segment(segment: dict | None) -> dict:
     segment = {k: v for k, v in (segment or {}).items() if v not in (None, [], "")}
     if set(segment) - broadcasts.SEGMENT_KEYS:
         raise ReminderError(f"unknown segment keys {sorted(set(segment) - broadcasts.SEGMENT_KEYS)}")
-    for kind in broadcasts._listed(segment.get("subscription")):
+    for kind in broadcasts.listed(segment.get("subscription")):
         if kind not in broadcasts.SUBSCRIPTION_KINDS:
             raise ReminderError(f"segment subscription must be one of "
                                 f"{', '.join(broadcasts.SUBSCRIPTION_KINDS)}, not {kind!r}")
@@ -133,7 +133,7 @@ def _candidates(session: Session, reminder: Reminder, now: datetime) -> list[tup
     """Return (contact, due date) for everyone in the segment who gave that date."""
     # The segment's SQL is the broadcasts' (consent, opt-out, region, crop...).
     probe = Broadcast(segment=reminder.segment or {}, channel=None)
-    conditions, _channel = broadcasts._segment(probe, now)
+    conditions, _channel = broadcasts.audience_filter(probe, now)
     query = (select(Contact).where(
         *conditions, cast(Contact.profile, Text).contains(f'"{reminder.date_field}"', autoescape=True))
         .order_by(Contact.id))

@@ -77,23 +77,23 @@ def warnings(ctx: Ctx, region: str, hazard: str | None, skip: int = 0) -> Result
     return Result([_short(ctx, alert, region_name, tail)], FLOW, State(FLOW, "offer", data))
 
 
-def _validity(ctx: Ctx, alert: AlertView) -> str:
+def validity_text(ctx: Ctx, alert: AlertView) -> str:
     return t("climate_validity", ctx.lang, start=lima_time(alert.starts_at), end=lima_time(alert.ends_at))
 
 
-def _source(ctx: Ctx, alert: AlertView) -> str:
+def source_text(ctx: Ctx, alert: AlertView) -> str:
     return t("climate_source", ctx.lang, source=alert.source, sent=lima_time(alert.sent))
 
 
-def _title(ctx: Ctx, alert: AlertView, region_name: str) -> str:
+def title_text(ctx: Ctx, alert: AlertView, region_name: str) -> str:
     level = t(f"level_{alert.level}", ctx.lang) if alert.level else t("level_unknown", ctx.lang)
     return t("climate_title", ctx.lang, level=level, event=alert.event, region=region_name)
 
 
 def _short(ctx: Ctx, alert: AlertView, region_name: str, tail: str) -> str:
     """Return one warning in at most two GSM-7 SMS, shortening the instruction if needed."""
-    head = f"{_title(ctx, alert, region_name)} {_validity(ctx, alert)}"
-    end = f"{_source(ctx, alert)}\n{tail}"
+    head = f"{title_text(ctx, alert, region_name)} {validity_text(ctx, alert)}"
+    end = f"{source_text(ctx, alert)}\n{tail}"
     todo = alert.instruction or alert.headline or ""
     for room in range(len(todo), -1, -10):
         action = t("climate_todo", ctx.lang, instruction=shorten(todo, room)) if room > 10 else ""
@@ -106,10 +106,10 @@ def _short(ctx: Ctx, alert: AlertView, region_name: str, tail: str) -> str:
 def _long(ctx: Ctx, alert: AlertView) -> str:
     """Return one warning with headline, description, areas and instruction (WhatsApp)."""
     regions = ", ".join(REGION_NAMES.get(r, r) for r in alert.regions)
-    parts = [f"*{_title(ctx, alert, regions)}*", alert.headline, _validity(ctx, alert),
+    parts = [f"*{title_text(ctx, alert, regions)}*", alert.headline, validity_text(ctx, alert),
              alert.description, t("climate_areas", ctx.lang, areas="; ".join(alert.areas)),
              t("climate_todo", ctx.lang, instruction=alert.instruction) if alert.instruction else None,
-             _source(ctx, alert)]
+             source_text(ctx, alert)]
     return "\n".join(p for p in parts if p)
 
 

@@ -156,10 +156,10 @@ def render(ctx: Ctx, rows: list[PriceView], lead: str, label: str) -> str:
         rest = sorted({r.variety for r in rows if main and r.variety and r.variety != main[0]})
         others = t("price_other_varieties", lang, varieties=", ".join(rest)) if rest else ""
     unit_text = t("price_unit", lang, unit=unit) if unit else ""
-    head = t("price_head", lang, product=label.capitalize(), where=where, date=_day(newest, True),
+    head = t("price_head", lang, product=label.capitalize(), where=where, date=day_label(newest, True),
              unit=unit_text)
     if newest < lima_date(ctx.now) - timedelta(days=STALE_DAYS):
-        head = f"{t('price_stale', lang, date=_day(newest, True))} {head}"
+        head = f"{t('price_stale', lang, date=day_label(newest, True))} {head}"
     if lead:
         head = f"{lead}\n{head}"
     sources = ", ".join(dict.fromkeys(r.source for r in rows))
@@ -174,34 +174,34 @@ def _main_variety(rows: list[PriceView]) -> tuple[str, str]:
 
 
 def _line(ctx: Ctx, row: PriceView, name: str, unit: str | None, newest) -> str:
-    money = (f"{_soles(row.min_cents)}-{_soles(row.avg_cents)}-{_soles(row.max_cents)}"
+    money = (f"{soles(row.min_cents)}-{soles(row.avg_cents)}-{soles(row.max_cents)}"
              if row.min_cents is not None and row.max_cents is not None
-             else t("price_avg_only", ctx.lang, avg=_soles(row.avg_cents)))
+             else t("price_avg_only", ctx.lang, avg=soles(row.avg_cents)))
     parts = [f"{name}: {money}"]
     if unit is None:
         parts.append(t("price_per_unit", ctx.lang, unit=row.unit))
-    trend = _trend(ctx, row)
+    trend = trend_text(ctx, row)
     if trend:
         parts.append(trend)
     if row.day != newest:
-        parts.append(f"({_day(row.day)})")
+        parts.append(f"({day_label(row.day)})")
     return " ".join(parts)
 
 
-def _trend(ctx: Ctx, row: PriceView) -> str:
+def trend_text(ctx: Ctx, row: PriceView) -> str:
     if not row.previous_avg_cents:
         return ""
     change = (row.avg_cents - row.previous_avg_cents) * 100 / row.previous_avg_cents
     key = "price_same" if abs(change) < SAME_PCT else ("price_up" if change > 0 else "price_down")
     text = t(key, ctx.lang, pct=round(abs(change)))
-    return text if ctx.channel == "sms" else f"{text} {t('price_vs', ctx.lang, date=_day(row.previous_day))}"
+    return text if ctx.channel == "sms" else f"{text} {t('price_vs', ctx.lang, date=day_label(row.previous_day))}"
 
 
-def _soles(cents: int) -> str:
+def soles(cents: int) -> str:
     return f"{cents / 100:.2f}"
 
 
-def _day(day, year: bool = False) -> str:
+def day_label(day, year: bool = False) -> str:
     return day.strftime("%d/%m/%Y" if year else "%d/%m")
 
 
