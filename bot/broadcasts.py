@@ -131,6 +131,33 @@ def _answered(wanted: dict):
     return Contact.id.in_(who)
 
 
+def parse_survey_answer(text: str) -> dict:
+    """Turn "cosecha-2026:usa_biol=no" into the survey_answer segment, or raise BroadcastError."""
+    survey, colon, rest = (text or "").strip().partition(":")
+    question, equals, answer = rest.partition("=")
+    survey, question, answer = survey.strip().lower(), question.strip().lower(), answer.strip()
+    if not (colon and equals and survey and question and answer):
+        raise BroadcastError(f"expected SURVEY:QUESTION=ANSWER, got {text!r}")
+    return {"survey": survey, "question": question, "answer": answer.lower()}
+
+
+def check_survey_answer(session: Session, wanted: dict) -> None:
+    """Raise BroadcastError unless the survey and question exist and the answer could be given."""
+    from models import Survey
+
+    survey = session.scalar(select(Survey).where(Survey.slug == wanted["survey"]))
+    if survey is None:
+        raise BroadcastError(f"no survey {wanted['survey']!r}")
+    q = next((q for q in survey.questions if q["key"] == wanted["question"]), None)
+    if q is None:
+        raise BroadcastError(f"survey {survey.slug} has no question {wanted['question']!r}")
+    allowed = ([o["value"] for o in q["options"]] if q["type"] == "choice"
+               else ["si", "no"] if q["type"] == "yes_no" else None)
+    if allowed and str(wanted["answer"]).lower() not in allowed:
+        raise BroadcastError(f"question {q['key']} takes {', '.join(allowed)}, "
+                             f"not {wanted['answer']!r}")
+
+
 def listed(value) -> list[str]:
     """Return a segment value as a list of lower-case strings."""
     values = value if isinstance(value, list) else [value] if value else []

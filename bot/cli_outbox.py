@@ -36,14 +36,14 @@ def _pairs(values: tuple[str, ...], option: str) -> dict:
 
 def _survey_answer(value: str | None) -> dict | None:
     """Turn "cosecha-2026:usa_biol=no" into the survey_answer segment."""
+    from bot import broadcasts
+
     if not value:
         return None
-    survey, colon, rest = value.partition(":")
-    question, equals, answer = rest.partition("=")
-    if not (colon and equals and survey and question and answer):
-        raise click.BadParameter(f"expected SURVEY:QUESTION=ANSWER, got {value!r}",
-                                 param_hint="--survey-answer")
-    return {"survey": survey, "question": question, "answer": answer}
+    try:
+        return broadcasts.parse_survey_answer(value)
+    except broadcasts.BroadcastError as exc:
+        raise click.BadParameter(str(exc), param_hint="--survey-answer") from None
 
 
 def _lima_time(value: str | None) -> datetime | None:
@@ -178,6 +178,8 @@ def broadcast_create(name, texts, region, province, language, used_channel, acti
                "subscription": list(subscriptions), "survey_answer": _survey_answer(survey_answer)}
     try:
         with services().db.session() as s:
+            if segment["survey_answer"]:
+                broadcasts.check_survey_answer(s, segment["survey_answer"])
             b = broadcasts.create(s, name=name, texts=_pairs(texts, "--text"), segment=segment,
                                   channel=channel, content_sid=template,
                                   content_variables=_pairs(template_vars, "--template-var") or None,

@@ -75,7 +75,7 @@ def reminder_list(include_canceled: bool) -> None:
               help="Look this many days ahead.")
 @with_appcontext
 def reminder_preview(reminder_id: int, days: int) -> None:
-    """Show who is due in the next days (phones masked) and the text per language."""
+    """Show who is due in the next days (phones masked), the text per language, segments and cost."""
     from bot import reminders
 
     _require_migrated()
@@ -83,6 +83,7 @@ def reminder_preview(reminder_id: int, days: int) -> None:
         with services().db.session() as s:
             r = reminders.get(s, reminder_id)
             due = reminders.preview(s, r, utcnow(), days)
+            cost = reminders.estimate(s, r, utcnow(), services().settings, days)
             click.echo(f"reminder {r.id} {r.name!r} ({r.status}): {r.date_field} {r.days:+d} days")
             for lang, text in sorted(r.texts.items()):
                 click.echo(f"  [{lang}] {text}")
@@ -93,6 +94,9 @@ def reminder_preview(reminder_id: int, days: int) -> None:
     for day, phones in due.items():
         click.echo(f"{day}: {len(phones)} contact(s): {', '.join(phones[:10])}"
                    f"{' ...' if len(phones) > 10 else ''}")
+    click.echo(f"messages {cost['recipients']} (SMS {cost['sms']}, WhatsApp {cost['whatsapp']}), "
+               f"SMS segments after GSM-7 {cost['sms_segments']}, "
+               f"estimated cost USD {cost['estimated_cost']:.2f}")
 
 
 def _move(reminder_id: int, status: str) -> None:

@@ -126,6 +126,9 @@ def survey_results(slug: str) -> None:
             f = q["figures"]
             click.echo(f"   n {q['n']}, min {f['min']:g}, median {f['median']:g}, mean "
                        f"{f['mean']:g}, max {f['max']:g} {q['unit']}")
+        if q["type"] == "date" and q["dates"]:
+            click.echo(f"   n {q['n']}, earliest {q['dates']['earliest']}, "
+                       f"latest {q['dates']['latest']}")
         for text in q.get("latest", []):
             click.echo(f"   - {text}")
 

@@ -52,6 +52,7 @@ def load_demo(session: Session, now: datetime | None = None) -> dict:
     from bot.surveys import SURVEYS_DIR, load
 
     counts["survey"] = load(session, SURVEYS_DIR / "cosecha-2026.yml", now)[1]  # a draft, not sent
+    counts["survey_siembra"] = load(session, SURVEYS_DIR / "siembra-2026.yml", now)[1]  # a draft too
     return counts
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot import broadcasts
 from bot.alert_pushes import channel_for
+from bot.gsm7 import segment_count, to_gsm7
 from bot.outbox import LIMA, cancel_queued, check_topic, enqueue_many
 from flows.records import lima_date
 from models import Broadcast, Contact, Reminder
@@ -144,14 +145,39 @@ def _candidates(session: Session, reminder: Reminder, now: datetime) -> list[tup
     return found
 
 
+def due_soon(session: Session, reminder: Reminder, now: datetime, days: int = 7) -> list[tuple]:
+    """Return (contact, due date) for whoever the job would queue from today to `days` ahead."""
+    today = lima_date(now)
+    return [(contact, when) for contact, when in _candidates(session, reminder, now)
+            if today - timedelta(days=MAX_LATE_DAYS) <= when <= today + timedelta(days=days)]
+
+
 def preview(session: Session, reminder: Reminder, now: datetime, days: int = 7) -> dict:
     """Return who is due today and in the next `days` days: {due date: [phones, masked]}."""
-    today = lima_date(now)
     due: dict[str, list[str]] = {}
-    for contact, when in _candidates(session, reminder, now):
-        if today - timedelta(days=MAX_LATE_DAYS) <= when <= today + timedelta(days=days):
-            due.setdefault(when.isoformat(), []).append(f"{contact.phone[:-4]}****")
+    for contact, when in due_soon(session, reminder, now, days):
+        due.setdefault(when.isoformat(), []).append(f"{contact.phone[:-4]}****")
     return dict(sorted(due.items()))
+
+
+def estimate(session: Session, reminder: Reminder, now: datetime, settings, days: int = 7) -> dict:
+    """Return, for those due in the next `days` days, channels, SMS segments after GSM-7, cost."""
+    by_language: dict[str, dict] = {}
+    for contact, _when in due_soon(session, reminder, now, days):
+        sms = to_gsm7(reminder.text_for(contact.language))
+        entry = by_language.setdefault(contact.language or "es", {
+            "recipients": 0, "sms": 0, "whatsapp": 0, "sms_text": sms,
+            "segments_per_sms": segment_count(sms)})
+        entry["recipients"] += 1
+        entry[channel_for(contact, now)] += 1
+    sms_segments = sum(e["sms"] * e["segments_per_sms"] for e in by_language.values())
+    whatsapp = sum(e["whatsapp"] for e in by_language.values())
+    cost = (sms_segments * settings.sms_price_per_segment
+            + whatsapp * settings.whatsapp_price_per_message)
+    return {"recipients": sum(e["recipients"] for e in by_language.values()),
+            "sms": sum(e["sms"] for e in by_language.values()), "whatsapp": whatsapp,
+            "sms_segments": sms_segments, "estimated_cost": round(cost, 2),
+            "by_language": by_language}
 
 
 def _last_chance(due: date) -> datetime:

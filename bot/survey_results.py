@@ -33,7 +33,7 @@ def rates(session: Session, s: Survey) -> dict:
 
 
 def results(session: Session, s: Survey, latest: int = 10) -> dict:
-    """Return the rates and, per question, counts per option or figures for numbers and texts."""
+    """Return the rates and, per question, option counts, number figures, date range or texts."""
     answers = session.execute(
         select(SurveyAnswer.question_key, SurveyAnswer.value, SurveyAnswer.skipped,
                SurveyAnswer.answered_at)
@@ -63,6 +63,8 @@ def results(session: Session, s: Survey, latest: int = 10) -> dict:
             item["figures"] = ({"min": min(numbers), "median": statistics.median(numbers),
                                 "mean": round(statistics.fmean(numbers), 2), "max": max(numbers)}
                                if numbers else None)
+        elif q["type"] == "date":  # ISO strings sort as dates
+            item["dates"] = ({"earliest": min(values), "latest": max(values)} if values else None)
         else:
             item["latest"] = values[:latest]
         questions.append(item)

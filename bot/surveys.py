@@ -31,6 +31,7 @@ SURVEYS_DIR = Path(__file__).resolve().parent.parent / "flows" / "data" / "surve
 LANGUAGES = ("es", "qu", "ay")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,58}$")
 VIOLENCE_LOOKBACK = timedelta(days=30)
+DATE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")  # as bot.reminders.FIELD
 ANSWER_WINDOW = timedelta(hours=24)  # after this, only readable answers go to the survey
 
 
@@ -132,6 +133,13 @@ def _check_question(q, where, bad, keys: set) -> None:
             bad((*where, "max"), f"max {high} is below min {low}")
     if q.get("type") == "text" and not 1 <= int(q.get("max_length", 160)) <= 400:
         bad((*where, "max_length"), "must be between 1 and 400")
+    if "save_as" in q:
+        if q.get("type") != "date":
+            bad((*where, "save_as"), "only a date question can save_as a contact date")
+        elif not DATE_NAME.match(str(q["save_as"] or "")):
+            bad((*where, "save_as"), "a short lower_case name for the date, e.g. siembra")
+    if "expect" in q and (q.get("type") != "date" or q["expect"] not in ("past", "future")):
+        bad((*where, "expect"), "only on a date question, past or future")
 
 
 def load(session: Session, path: Path | str, now: datetime) -> tuple[Survey, str]:
@@ -282,11 +290,24 @@ def record_answer(session: Session, contact_id: int, values: dict, now: datetime
             session.add(row)
         row.value, row.raw, row.skipped, row.answered_at = (
             answer["value"], answer["raw"], answer["skipped"], now)
+        if answer.get("save_as") and answer["value"]:
+            _save_date(session, contact_id, answer["save_as"], answer["value"])
     p.question_index = values["index"]
     p.invalid_count = p.invalid_count + 1 if values["invalid"] else 0
     p.status = values["status"]
     if p.status not in OPEN:
         p.finished_at = now
+
+
+def _save_date(session: Session, contact_id: int, name: str, iso: str) -> None:
+    """Store a date answer in the contact's profile["dates"] (reminders read it there)."""
+    from bot.reminders import ReminderError, set_contact_date
+
+    contact = session.get(Contact, contact_id)
+    try:
+        set_contact_date(session, contact, name, date.fromisoformat(iso))
+    except ReminderError:  # no consent (participants have it) or a bad name: keep the answer only
+        pass
 
 
 def end_open(session: Session, contact_id: int, status: str, now: datetime) -> int:

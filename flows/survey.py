@@ -20,10 +20,12 @@ from dataclasses import dataclass
 
 from flows.base import Ctx, Effect, Result
 from flows.catalog import t
+from flows.dates import read_day
 from flows.menu import with_menu
+from flows.records import lima_date
 
 FLOW = "survey"
-TYPES = ("choice", "number", "yes_no", "text")
+TYPES = ("choice", "number", "yes_no", "text", "date")
 SKIP_WORDS = frozenset({"saltar", "salta", "omitir", "siguiente"})
 LEAVE_WORDS = frozenset({"menu", "inicio", "opciones"})
 YES = frozenset({"1", "si", "sii", "sip", "ari", "ari ari", "jisa", "yes", "claro", "si claro"})
@@ -108,6 +110,9 @@ def read(q: dict, ctx: Ctx) -> str | None:
             digits = re.sub(r"[.,]", "", digits)
         value = float(digits.replace(",", "."))
         return _fmt(value) if q["min"] <= value <= q["max"] else None
+    if q["type"] == "date":  # stored as ISO "2026-11-10"
+        day = read_day(ctx.text or "", lima_date(ctx.now), q.get("expect", "past"))
+        return day.isoformat() if day else None
     text = (ctx.text or "").strip()
     return text[: q.get("max_length", 160)] if text else None
 
@@ -179,6 +184,8 @@ def _advance(ctx: Ctx, value: str | None, lead: str | None = None) -> Result:
     s: SurveyTurn = ctx.survey
     q = s.question
     answer = {"key": q["key"], "value": value, "raw": ctx.text, "skipped": value is None}
+    if q.get("save_as") and value is not None:  # a date the contact gave, for reminders
+        answer["save_as"] = q["save_as"]
     following = s.index + 1
     done = following >= len(s.questions)
     reply = s.thanks if done else prompt(s.questions[following], ctx.lang, following + 1,

@@ -20,9 +20,10 @@ class Survey(Base):
                                                   │  (sending again adds new people only)
                                                   └──(closes_at passed, or survey close)──▶ closed
 
-    `questions` is a list of {"key", "type" (choice, number, yes_no, text), "text"
+    `questions` is a list of {"key", "type" (choice, number, yes_no, text, date), "text"
     {lang: prompt}, "options" [{"value", "es", ...}], "min", "max", "unit",
-    "max_length"}; `texts` holds {"intro": {lang: ...}, "thanks": {lang: ...}}.
+    "max_length", "expect" (past/future), "save_as" (a date's name in the contact's
+    profile["dates"], for reminders)}; `texts` holds {"intro": {lang: ...}, "thanks": {lang: ...}}.
     Spanish is required everywhere; other languages fall back to it.
     """
 

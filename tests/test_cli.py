@@ -54,6 +54,7 @@ def test_load_demo_is_idempotent(app, db):
     assert "contacts_created': 4" in runner.invoke(args=["load-demo"]).output
     again = runner.invoke(args=["load-demo"]).output
     assert "contacts_created': 0" in again and "'survey': 'unchanged'" in again
+    assert "'survey_siembra': 'unchanged'" in again
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Contact)) == 4
 

@@ -142,6 +142,8 @@ def test_cli_reminder_and_contact_dates(app, db):
     assert "aporque" in cli(args=["reminder", "list"]).output
     preview = cli(args=["reminder", "preview", str(r_id)]).output
     assert "2026-" in preview and "1 contact(s)" in preview
+    assert ("messages 1 (SMS 1, WhatsApp 0), SMS segments after GSM-7 1, "
+            "estimated cost USD 0.05") in preview
     job = cli(args=["job", "run", "send_due_reminders"])  # the real clock: due or not, no error
     assert job.exit_code == 0 and '"reminders": 1' in job.output
     assert "canceled" in cli(args=["reminder", "cancel", str(r_id)]).output

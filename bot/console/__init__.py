@@ -31,6 +31,7 @@ ACCESS = {
     "handoffs": {"admin", "coordinator", "counsellor"},
     "campaigns": {"admin", "coordinator"},
     "surveys": {"admin", "coordinator"},
+    "reminders": {"admin", "coordinator"},
     "users": {"admin"},
     "audit": {"admin"},
 }
@@ -108,7 +109,7 @@ def init_app(app: Flask) -> None:
     """Register the console, CSRF protection, sessions and secure cookie settings."""
     from bot import webhook
     from bot.console import (admin, auth, campaigns, conversations, dashboard,  # noqa: F401
-                             handoffs, retraining, review, surveys)
+                             handoffs, reminders, retraining, review, surveys)
 
     https = (app.config["CHASKI"].public_url or "").startswith("https://")
     app.config.update(

@@ -32,7 +32,7 @@ class SegmentField:
 
     key: str
     label: str
-    kind: str  # "list" (comma-separated words), "choice" (one of `choices`) or "int"
+    kind: str  # "list" (comma-separated words), "choice" (one of `choices`), "int", "survey_answer"
     hint: str = ""
     choices: tuple = ()
 
@@ -47,6 +47,8 @@ SEGMENT_FIELDS = (
     SegmentField("active_days", "Escribieron en los últimos N días", "int", "p. ej. 30"),
     SegmentField("crop", "Cultivos", "list", "p. ej. papa, quinua"),
     SegmentField("subscription", "Suscritos a", "list", "prices, alerts, calendar"),
+    SegmentField("survey_answer", "Respondieron en una encuesta", "survey_answer",
+                 "encuesta:pregunta=respuesta, p. ej. cosecha-2026:usa_biol=no"),
 )
 
 
@@ -81,11 +83,47 @@ def parse_segment(form) -> dict:
             if not raw.isdigit() or int(raw) < 1:
                 raise FormError(f"«{f.label}» debe ser un número entero mayor que cero.")
             segment[f.key] = int(raw)
+        elif f.kind == "survey_answer":
+            segment[f.key] = _survey_answer(f, raw)
         elif raw not in f.choices:
             raise FormError(f"«{f.label}»: valor no válido.")
         else:
             segment[f.key] = raw
     return segment
+
+
+def _survey_answer(f: SegmentField, raw: str) -> dict:
+    """Read "encuesta:pregunta=respuesta" (the CLI's parser) and check the survey has it."""
+    try:
+        wanted = broadcasts.parse_survey_answer(raw)
+    except broadcasts.BroadcastError:
+        raise FormError(f"«{f.label}»: escribe encuesta:pregunta=respuesta, "
+                        "p. ej. cosecha-2026:usa_biol=no.") from None
+    try:
+        with services().db.session() as session:
+            broadcasts.check_survey_answer(session, wanted)
+    except broadcasts.BroadcastError as exc:
+        text = str(exc)
+        if text.startswith("no survey"):
+            raise FormError(f"No existe la encuesta «{wanted['survey']}» (ver Encuestas).") from None
+        if " has no question " in text:
+            raise FormError(f"La encuesta «{wanted['survey']}» no tiene la pregunta "
+                            f"«{wanted['question']}».") from None
+        raise FormError(f"La pregunta «{wanted['question']}» acepta solo "
+                        f"{text.split(' takes ', 1)[1].split(', not', 1)[0]}.") from None
+    return wanted
+
+
+def describe_segment(segment: dict | None) -> str:
+    """Return an audience in words, e.g. "region = junin, puno; survey_answer = s:q=a"."""
+    parts = []
+    for key, value in (segment or {}).items():
+        if isinstance(value, dict):
+            value = f"{value.get('survey')}:{value.get('question')}={value.get('answer')}"
+        elif isinstance(value, list):
+            value = ", ".join(map(str, value))
+        parts.append(f"{key} = {value}")
+    return "; ".join(parts) or "todos los contactos que aceptaron y no pidieron BAJA"
 
 
 def parse_form(form) -> dict:
@@ -263,6 +301,7 @@ def campaign_preview(broadcast_id: int):
                           if b.cron else None)
     quiet_at_send = bool(first and not b.urgent and in_quiet_hours(first))
     return render_template("console/campaign_preview.html", b=b, p=p, languages=LANGUAGE_NAMES,
+                           audience=describe_segment(b.segment),
                            names=BROADCAST_STATUS_NAMES, schedule_text=_schedule_text(b),
                            quiet_at_send=quiet_at_send)
 

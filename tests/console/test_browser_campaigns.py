@@ -1,4 +1,5 @@
-"""A coordinator in headless Chromium: create, preview and schedule a broadcast; answer a hand-off."""
+"""A coordinator in headless Chromium: create, preview and schedule a broadcast; answer a hand-off;
+create, preview and pause a reminder."""
 from __future__ import annotations
 
 import threading
@@ -17,7 +18,7 @@ from tests.conftest import make_app
 from tests.console.conftest import _HASH, email_of
 from tests.console.test_browser import CHROMIUM, browser, page, shot, sign_in  # noqa: F401
 from tests.fakes.twilio_api import start_fake_twilio
-from tests.outbox_helpers import NOON, SMS_FROM, WA_FROM, add_contacts
+from tests.outbox_helpers import NOON, SMS_FROM, WA_FROM, add_contacts, give_date
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")]
@@ -61,6 +62,7 @@ def fixed_noon(monkeypatch):
     """The console's clock reads 12:00 Lima, as the job and the sender below do."""
     monkeypatch.setattr("bot.console.campaigns.utcnow", lambda: NOON)
     monkeypatch.setattr("bot.console.handoffs.utcnow", lambda: NOON)
+    monkeypatch.setattr("bot.console.reminders.utcnow", lambda: NOON)
 
 
 def test_a_coordinator_creates_previews_and_schedules_a_broadcast(live, page):
@@ -117,3 +119,44 @@ def test_a_coordinator_answers_a_handoff(live, page):
     assert key.endswith(":reply:1") and contact is not None
     assert fake.messages[-1]["to"] == f"whatsapp:{HANDOFF_PHONE}"
     shot(page, "25-handoff-reply-sent")
+
+
+def test_a_coordinator_creates_previews_and_pauses_a_reminder(live, page):
+    from datetime import date
+
+    app, base, _fake = live
+    today = date(2026, 11, 23)  # NOON's date in Lima
+    with services(app).db.session() as s:
+        junin = s.scalars(select(Contact).where(Contact.region == "junin").order_by(Contact.id)).all()
+        for contact, ago in zip(junin, (30, 30, 28)):  # two due today, one in two days
+            give_date(s, contact, "siembra", today - timedelta(days=ago))
+    sign_in(page, base, "coordinator")
+    page.click("header >> text=Recordatorios")
+    page.click("text=Nuevo recordatorio")
+    page.fill("#name", "Aporque papa")
+    page.fill("#date_field", "siembra")
+    page.fill("#days", "treinta")
+    page.fill("#text_es", "Ya pasaron 30 días de tu siembra: es tiempo del primer aporque.")
+    page.fill("#seg_region", "junin")
+    page.click("button:has-text('Crear y ver vista previa')")
+    assert "Los días deben ser un número entero" in page.inner_text("#form-error")
+    assert page.input_value("#seg_region") == "junin"  # what was typed is kept
+    shot(page, "27-reminder-form-error")
+    page.fill("#days", "30")
+    page.click("button:has-text('Crear y ver vista previa')")
+    page.wait_for_selector("h1:has-text('Recordatorio: Aporque papa')")
+    assert page.inner_text("#recipients") == "3"
+    assert page.inner_text("#sms-segments") == "3" and page.inner_text("#cost") == "0.15"
+    assert "2026-11-23" in page.inner_text("#per-day") and "2026-11-25" in page.inner_text("#per-day")
+    assert page.locator("td.body", has_text="Ya pasaron 30 dias").count() == 1  # GSM-7
+    shot(page, "28-reminder-preview")
+    page.fill("#dias", "1")
+    page.click("button:has-text('Ver')")
+    page.wait_for_url("**dias=1")
+    assert page.inner_text("#recipients") == "2"
+    page.click("button:has-text('Pausar')")
+    page.wait_for_selector("text=Recordatorio en pausa")
+    assert page.inner_text("#status") == "en pausa"
+    shot(page, "29-reminder-paused")
+    page.click("header >> text=Recordatorios")
+    assert "en pausa" in page.locator("tr", has_text="Aporque papa").inner_text()

@@ -256,3 +256,31 @@ def test_every_segment_key_of_the_broadcasts_has_a_form_field(as_role, db):
     with db.session() as s:
         assert s.scalar(select(Broadcast.segment)) == {"crop": ["papa", "quinua"],
                                                        "subscription": ["prices"]}
+
+
+def test_survey_answer_audience_is_read_and_checked_against_the_survey(as_role, db):
+    from bot import surveys
+    from tests.test_surveys import SAMPLE
+
+    with db.session() as s:
+        surveys.load(s, SAMPLE, NOON)
+    client = as_role("coordinator")
+    assert 'id="seg_survey_answer"' in client.get(NEW).get_data(as_text=True)
+    for typed, message in [
+        ("cosecha-2026 usa_biol no", "escribe encuesta:pregunta=respuesta"),
+        ("cosecha-2099:usa_biol=no", "No existe la encuesta «cosecha-2099»"),
+        ("cosecha-2026:usa_abono=no", "no tiene la pregunta «usa_abono»"),
+        ("cosecha-2026:usa_biol=tal vez", "acepta solo si, no"),
+    ]:
+        response = create(client, text_es="Taller de biol", seg_survey_answer=typed)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 400 and message in page, typed
+        assert f'value="{typed}"' in page  # what was typed is kept
+    assert broadcast_count(db) == 0
+    response = create(client, text_es="Taller de biol", seg_survey_answer=" Cosecha-2026:usa_biol=NO")
+    assert response.status_code == 302
+    with db.session() as s:
+        assert s.scalar(select(Broadcast.segment)) == {
+            "survey_answer": {"survey": "cosecha-2026", "question": "usa_biol", "answer": "no"}}
+    preview = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "survey_answer = cosecha-2026:usa_biol=no" in preview
