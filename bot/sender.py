@@ -43,9 +43,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from bot import channels
 from bot.handoff_replies import is_private_row
 from bot.ratelimit import RateLimiter, from_settings
+from bot.sender_recovery import recover
 from bot.outbox import (in_quiet_hours, inside_whatsapp_window, quiet_hours_end,
                         stop_after_carrier_opt_out)
 from flows import support
@@ -110,7 +110,7 @@ class Sender:
         """Recover stale rows, then claim and send one batch; return counts."""
         fixed, now = now, now or self.now()
         counts: dict[str, int] = {}
-        for outcome in self.recover(now):
+        for outcome in recover(self, now):
             counts[outcome] = counts.get(outcome, 0) + 1
         claimed = self.claim(now, self._claim_limit())
         if not claimed:
@@ -359,67 +359,3 @@ class Sender:
         row.status, row.next_attempt_at, row.error_message = "queued", until, reason
         row.attempts, row.claimed_by, row.claimed_at, row.updated_at = row.attempts - 1, None, None, now
         return "deferred"
-
-    # ---- recovery of rows left in `sending` --------------------------------
-    def recover(self, now: datetime) -> list[str]:
-        """Settle rows whose sender died or got no answer, once their lease ran out."""
-        stale = (select(OutboxMessage.id, OutboxMessage.claimed_at)
-                 .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at <= now - self.lease)
-                 .order_by(OutboxMessage.id).limit(self.batch))
-        with self.db.session() as s:
-            candidates = s.execute(stale).all()
-            taken = []
-            for row_id, claimed_at in candidates:  # take over only if nobody else just did
-                result = s.execute(update(OutboxMessage)
-                                   .where(OutboxMessage.id == row_id,
-                                          OutboxMessage.status == "sending",
-                                          OutboxMessage.claimed_at == claimed_at)
-                                   .values(claimed_by=self.name, claimed_at=now)
-                                   .execution_options(synchronize_session=False))
-                if result.rowcount == 1:
-                    taken.append((row_id, claimed_at))
-        return [self._settle(row_id, claimed_at, now) for row_id, claimed_at in taken]
-
-    def _settle(self, row_id: int, claimed_at: datetime, now: datetime) -> str:
-        with self.db.session() as s:
-            row = s.get(OutboxMessage, row_id)
-            contact = s.get(Contact, row.contact_id)
-            try:
-                sid = self._find_at_twilio(s, row, contact, claimed_at)
-            except Exception as exc:  # noqa: BLE001 - try again after another lease
-                log.warning("cannot check outbox row %s with Twilio (%s): retried later", row_id, exc)
-                return "unsettled"
-            if sid:
-                row.status, row.twilio_sid, row.sent_at, row.updated_at = "sent", sid, now, now
-                row.error_message = "sent (found at Twilio after the sender stopped)"
-                self._log_sent(s, row, sid, "queued", None, now)
-                row.body = "" if is_private_row(row) else row.body
-                return "recovered_sent"
-            row.status, row.next_attempt_at, row.updated_at = "queued", now, now
-            row.claimed_by = row.claimed_at = None
-            return "recovered_requeued"
-
-    def _find_at_twilio(self, s: Session, row: OutboxMessage, contact: Contact,
-                        claimed_at: datetime) -> str | None:
-        """Return the SID of the message Twilio accepted for this row, or None."""
-        client = self.services.twilio
-        if client is None:
-            raise RuntimeError("no Twilio client")
-        channel = channels.get(row.channel)
-        since = claimed_at - timedelta(seconds=60)  # clock skew; Twilio keeps whole seconds
-        rendered = channel.render(row.body)
-        found = [m for m in client.messages.list(to=channel.address(contact.phone), limit=50)
-                 if (m.direction or "outbound-api") == "outbound-api"
-                 and (m.date_created is None or m.date_created >= since)]
-        if not found:
-            return None
-        sids = [m.sid for m in found]
-        known = set(s.scalars(select(OutboxMessage.twilio_sid).where(
-            OutboxMessage.twilio_sid.in_(sids))))
-        known |= set(s.scalars(select(Message.twilio_sid).where(Message.twilio_sid.in_(sids))))
-        for m in found:
-            if m.sid in known:
-                continue
-            if m.body == rendered or (row.content_sid and m.body != rendered):
-                return m.sid
-        return None
