@@ -5,7 +5,7 @@ from datetime import timedelta
 from functools import wraps
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, render_template, request
 from flask_login import LoginManager, current_user, login_required
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -76,6 +76,14 @@ def load_user(user_id: str) -> User | None:
     with services().db.session() as session:
         user = session.get(User, int(user_id))
     return user if user is not None and user.active else None
+
+
+def get_or_404(session, model, row_id: int):
+    """Return the `model` row with id `row_id`, or answer 404."""
+    found = session.get(model, row_id)
+    if found is None:
+        abort(404)
+    return found
 
 
 def show_phone(phone: str) -> str:

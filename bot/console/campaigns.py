@@ -9,7 +9,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from bot import broadcasts
-from bot.console import LIMA, audit, bp, page
+from bot.console import LIMA, audit, bp, get_or_404, page
 from bot.console.csvout import csv_response
 from bot.console.dashboard import hbars
 from bot.gsm7 import segment_count, to_gsm7
@@ -200,12 +200,6 @@ def text_previews(form) -> dict:
     return previews
 
 
-def _broadcast(session, broadcast_id: int) -> Broadcast:
-    b = session.get(Broadcast, broadcast_id)
-    if b is None:
-        abort(404)
-    return b
-
 
 def _counts_by_broadcast(session, ids: list[int]) -> dict[int, dict]:
     """Return {broadcast id: {status: count}} in one query."""
@@ -295,7 +289,7 @@ def campaign_preview(broadcast_id: int):
     """Show recipients, SMS vs WhatsApp, segments after GSM-7, cost and warnings."""
     now = utcnow()
     with services().db.session() as session:
-        b = _broadcast(session, broadcast_id)
+        b = get_or_404(session, Broadcast, broadcast_id)
         p = broadcasts.preview(session, b, now, services().settings)
     first = b.send_at or (broadcasts.cron_trigger(b.cron).get_next_fire_time(None, now)
                           if b.cron else None)
@@ -311,7 +305,7 @@ def campaign_preview(broadcast_id: int):
 def campaign_detail(broadcast_id: int):
     """Show one broadcast and its delivery counts per status as a bar chart."""
     with services().db.session() as session:
-        b = _broadcast(session, broadcast_id)
+        b = get_or_404(session, Broadcast, broadcast_id)
         found = counts(session, broadcast_id)
     bars = hbars([(STATUS_NAMES.get(s, s), found.get(s, 0)) for s in STATUSES])
     return render_template("console/campaign_detail.html", b=b, counts=found, bars=bars,
@@ -329,7 +323,7 @@ def campaign_action(broadcast_id: int, action: str):
     now = utcnow()
     try:
         with services().db.session() as session:
-            b = _broadcast(session, broadcast_id)
+            b = get_or_404(session, Broadcast, broadcast_id)
             if action == "programar":
                 broadcasts.schedule(session, b, now)
                 result = {"next_run_at": b.next_run_at.isoformat()}
@@ -352,7 +346,7 @@ def campaign_action(broadcast_id: int, action: str):
 def campaign_csv(broadcast_id: int):
     """Download one broadcast's outbox rows (status, channel, segments, errors; masked phones)."""
     with services().db.session() as session:
-        _broadcast(session, broadcast_id)
+        get_or_404(session, Broadcast, broadcast_id)
         found = session.execute(
             select(OutboxMessage.id, Contact.phone, Contact.language, OutboxMessage.channel,
                    OutboxMessage.status, OutboxMessage.sent_as, OutboxMessage.segments,

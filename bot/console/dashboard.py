@@ -1,7 +1,7 @@
 """Dashboard: messages per day by channel, top intents, fallback rate, opt-outs, regions."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from flask import render_template, request
 from sqlalchemy import func, select

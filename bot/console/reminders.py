@@ -5,7 +5,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from bot import reminders
-from bot.console import audit, bp, page
+from bot.console import audit, bp, get_or_404, page
 from bot.console.campaigns import (LANGUAGE_NAMES, FormError, describe_segment, parse_segment,
                                    segment_fields, text_previews)
 from bot.runtime import services
@@ -55,12 +55,6 @@ def _known_dates(session) -> list[str]:
         names.update(q["save_as"] for q in questions or [] if q.get("save_as"))
     return sorted(names)
 
-
-def _reminder(session, reminder_id: int) -> Reminder:
-    found = session.get(Reminder, reminder_id)
-    if found is None:
-        abort(404)
-    return found
 
 
 @bp.get("/recordatorios")
@@ -114,7 +108,7 @@ def reminder_preview(reminder_id: int):
     days = min(max(int(days), 0), MAX_PREVIEW_DAYS) if days.isdigit() else 7
     now = utcnow()
     with services().db.session() as session:
-        r = _reminder(session, reminder_id)
+        r = get_or_404(session, Reminder, reminder_id)
         per_day = reminders.preview(session, r, now, days)
         cost = reminders.estimate(session, r, now, services().settings, days)
     return render_template("console/reminder_preview.html", r=r, per_day=per_day, cost=cost,
@@ -131,7 +125,8 @@ def reminder_action(reminder_id: int, action: str):
     status, audit_action = ACTIONS[action]
     try:
         with services().db.session() as session:
-            result = reminders.set_status(session, _reminder(session, reminder_id), status, utcnow())
+            reminder = get_or_404(session, Reminder, reminder_id)
+            result = reminders.set_status(session, reminder, status, utcnow())
     except reminders.ReminderError:
         flash(f"No se puede {action} un recordatorio en este estado.", "error")
         return redirect(url_for("console.reminder_preview", reminder_id=reminder_id))

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import io
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from bot import surveys
-from bot.console import audit, bp, page
+from bot.console import audit, bp, get_or_404, page
 from bot.console.dashboard import hbars
 from bot.runtime import services
 from bot.survey_results import rates, results, write_csv
@@ -27,12 +27,6 @@ def _segment(form) -> dict:
     return {k: v for k, v in segment.items() if v not in (None, [], "")}
 
 
-def _survey(session, survey_id: int) -> Survey:
-    found = session.get(Survey, survey_id)
-    if found is None:
-        abort(404)
-    return found
-
 
 @bp.get("/encuestas")
 @page("surveys")
@@ -50,7 +44,7 @@ def survey_results(survey_id: int):
     """Show a survey's results as charts, and the form to send it to a segment."""
     segment = _segment(request.args)
     with services().db.session() as session:
-        survey = _survey(session, survey_id)
+        survey = get_or_404(session, Survey, survey_id)
         r = results(session, survey)
         preview = (len(surveys.audience(session, segment, utcnow()))
                    if request.args.get("vista") else None)
@@ -66,7 +60,7 @@ def survey_send(survey_id: int):
     segment = _segment(request.form)
     try:
         with services().db.session() as session:
-            survey = _survey(session, survey_id)
+            survey = get_or_404(session, Survey, survey_id)
             counts = surveys.send(session, survey, segment, utcnow())
             slug = survey.slug
     except surveys.SurveyError as exc:
@@ -84,7 +78,7 @@ def survey_csv(survey_id: int):
     """Download one row per participant (phone masked for roles that see masked numbers)."""
     out = io.StringIO()
     with services().db.session() as session:
-        survey = _survey(session, survey_id)
+        survey = get_or_404(session, Survey, survey_id)
         n = write_csv(session, survey, out, full_phone=current_user.sees_full_phone)
         slug = survey.slug
     audit("survey_export", f"survey:{survey_id}", rows=n)
