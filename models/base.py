@@ -48,3 +48,12 @@ class Base(DeclarativeBase):
 
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime, dict: JSON, list: JSON}
+
+
+class TextsByLanguage:
+    """Give a model with a `texts` column ({"es": ..., "qu": ...}) the text for a contact."""
+
+    def text_for(self, language: str | None) -> str:
+        """Return the text in `language`, else Spanish, else the first one given."""
+        texts = self.texts or {}
+        return texts.get(language or "es") or texts.get("es") or next(iter(texts.values()), "")

@@ -6,10 +6,10 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, utcnow
+from models.base import Base, TextsByLanguage, utcnow
 
 
-class Broadcast(Base):
+class Broadcast(TextsByLanguage, Base):
     """A message for a segment, text per language, sent through the outbox.
 
     ::
@@ -46,11 +46,6 @@ class Broadcast(Base):
     last_run_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     canceled_at: Mapped[datetime | None]
-
-    def text_for(self, language: str | None) -> str:
-        """Return the text in `language`, else Spanish, else the first one given."""
-        texts = self.texts or {}
-        return texts.get(language or "es") or texts.get("es") or next(iter(texts.values()), "")
 
     def __repr__(self) -> str:
         return f"<Broadcast {self.id} {self.name!r} {self.status}>"

@@ -6,10 +6,10 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, utcnow
+from models.base import Base, TextsByLanguage, utcnow
 
 
-class Reminder(Base):
+class Reminder(TextsByLanguage, Base):
     """A message sent `days` after each contact's date `date_field`, once per contact and date.
 
     ::
@@ -35,11 +35,6 @@ class Reminder(Base):
     status: Mapped[str] = mapped_column(String(10), default="active", index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     canceled_at: Mapped[datetime | None]
-
-    def text_for(self, language: str | None) -> str:
-        """Return the text in `language`, else Spanish, else the first one given."""
-        texts = self.texts or {}
-        return texts.get(language or "es") or texts.get("es") or next(iter(texts.values()), "")
 
     def __repr__(self) -> str:
         return f"<Reminder {self.id} {self.name!r} {self.status}>"
