@@ -9,15 +9,8 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from bot.cli_common import require_migrated
 from bot.runtime import services
-
-
-def _require_migrated() -> None:
-    from bot.db import is_migrated
-
-    if not is_migrated(services().db):
-        raise click.ClickException(
-            "the database is not migrated: run `flask --app server migrate` (or `make run`)")
 
 
 @click.command("chat")
@@ -37,7 +30,7 @@ def chat_command(phone: str, channel: str, verbose: bool) -> None:
         phone = normalise(phone)
     except InvalidPhone as exc:
         raise click.BadParameter(str(exc), param_hint="--phone") from exc
-    _require_migrated()
+    require_migrated()
     engine = services().engine
     if not services().nlu.is_ready():
         click.echo(f"note: no NLU server answers at {services().settings.nlu_url}: only menu "
@@ -108,7 +101,7 @@ def load_demo_command() -> None:
     """Load the demo data (fake contacts, SAMPLE prices and alerts); loading twice changes nothing."""
     from bot.demo import load_demo
 
-    _require_migrated()
+    require_migrated()
     with services().db.session() as session:
         counts = load_demo(session)
     click.echo(f"demo data: {counts}")
@@ -120,7 +113,7 @@ def scheduler_command() -> None:
     """Run the scheduler process (one per deployment, never in web workers)."""
     from bot.scheduler import run
 
-    _require_migrated()
+    require_migrated()
     run(services().db.url)
 
 
@@ -137,7 +130,7 @@ def create_user_command(email: str, role: str, password_stdin: bool) -> None:
     from bot.console.admin import create_user
     from models import AuditLog
 
-    _require_migrated()
+    require_migrated()
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -163,7 +156,7 @@ def export_training_command(out: str | None) -> None:
     from bot.console.training import DATA_DIR, export_training
     from models import AuditLog
 
-    _require_migrated()
+    require_migrated()
     with services().db.session() as session:
         report = export_training(session, Path(out) if out else DATA_DIR)
         session.add(AuditLog(action="export_training", target=report.path.name,
@@ -193,7 +186,7 @@ def retrain_nlu_command(heldout: str | None, queue: bool) -> None:
     from models import AuditLog, utcnow
     from nlu.evaluate import HELDOUT_FILE
 
-    _require_migrated()
+    require_migrated()
     try:
         with services().db.session() as session:
             run = enqueue(session, requested_by="cli", now=utcnow(), start=not queue)

@@ -13,25 +13,9 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from bot.cli_common import audience_options, pairs, require_migrated
 from bot.runtime import services
 from models import Broadcast, OutboxMessage, utcnow
-
-
-def _require_migrated() -> None:
-    from bot.cli import _require_migrated as check
-
-    check()
-
-
-def _pairs(values: tuple[str, ...], option: str) -> dict:
-    """Turn ("es=hola", ...) into {"es": "hola"}; a missing '=' is a usage error."""
-    result = {}
-    for value in values:
-        name, sep, text = value.partition("=")
-        if not sep or not name.strip():
-            raise click.BadParameter(f"expected NAME=VALUE, got {value!r}", param_hint=option)
-        result[name.strip()] = text
-    return result
 
 
 def _survey_answer(value: str | None) -> dict | None:
@@ -78,7 +62,7 @@ def outbox_status(broadcast_id: int | None) -> None:
     """Show how many outbox messages are in each status."""
     from bot.outbox import counts
 
-    _require_migrated()
+    require_migrated()
     with services().db.session() as s:
         found = counts(s, broadcast_id)
     width = max(len(k) for k in found)
@@ -99,7 +83,7 @@ def sender_command(once: bool, batch: int | None, workers: int | None) -> None:
 
     from bot.sender import run_workers
 
-    _require_migrated()
+    require_migrated()
     svc = services()
     if svc.twilio is None and once:
         raise click.ClickException("TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN are not set: cannot send")
@@ -141,18 +125,10 @@ def broadcast_group() -> None:
 @click.option("--name", required=True, help="A name staff will recognise.")
 @click.option("--text", "texts", multiple=True, required=True, metavar="LANG=TEXT",
               help="The message per language (es, qu, ay); Spanish is the fallback.")
-@click.option("--region", multiple=True, help="Only contacts in this region (repeatable).")
-@click.option("--province", multiple=True, help="Only contacts in this province (repeatable).")
-@click.option("--language", multiple=True, help="Only contacts with this language (repeatable).")
+@audience_options("region", "province", "language")
 @click.option("--used-channel", type=click.Choice(["sms", "whatsapp"]),
               help="Only contacts who have written on this channel.")
-@click.option("--active-days", type=int, help="Only contacts who wrote in the last N days.")
-@click.option("--crop", multiple=True,
-              help="Only contacts who grow or follow this product: its weekly prices, or it among "
-                   "their crops (repeatable: any of them).")
-@click.option("--subscription", "subscriptions", multiple=True,
-              type=click.Choice(["prices", "alerts", "calendar"]),
-              help="Only contacts with an active subscription of this kind (repeatable).")
+@audience_options("active_days", "crop", "subscription")
 @click.option("--survey-answer", metavar="SURVEY:QUESTION=ANSWER",
               help="Only contacts who gave this answer, e.g. cosecha-2026:usa_biol=no.")
 @click.option("--channel", type=click.Choice(["sms", "whatsapp"]),
@@ -172,7 +148,7 @@ def broadcast_create(name, texts, region, province, language, used_channel, acti
     """Create a draft broadcast; preview it, then send it."""
     from bot import broadcasts
 
-    _require_migrated()
+    require_migrated()
     segment = {"region": list(region), "province": list(province), "language": list(language),
                "channel": used_channel, "active_days": active_days, "crop": list(crop),
                "subscription": list(subscriptions), "survey_answer": _survey_answer(survey_answer)}
@@ -180,9 +156,9 @@ def broadcast_create(name, texts, region, province, language, used_channel, acti
         with services().db.session() as s:
             if segment["survey_answer"]:
                 broadcasts.check_survey_answer(s, segment["survey_answer"])
-            b = broadcasts.create(s, name=name, texts=_pairs(texts, "--text"), segment=segment,
+            b = broadcasts.create(s, name=name, texts=pairs(texts, "--text"), segment=segment,
                                   channel=channel, content_sid=template,
-                                  content_variables=_pairs(template_vars, "--template-var") or None,
+                                  content_variables=pairs(template_vars, "--template-var") or None,
                                   topic=topic, urgent=red_alert, send_at=_lima_time(at), cron=cron,
                                   now=utcnow())
             broadcast_id = b.id
@@ -198,7 +174,7 @@ def broadcast_preview(broadcast_id: int) -> None:
     """Show recipients, SMS segments after GSM-7 rewriting and the estimated cost."""
     from bot.broadcasts import preview
 
-    _require_migrated()
+    require_migrated()
     svc = services()
     with svc.db.session() as s:
         b = _broadcast(s, broadcast_id)
@@ -225,7 +201,7 @@ def broadcast_send(broadcast_id: int) -> None:
     """Schedule a draft; if its time has come, queue its messages now."""
     from bot import broadcasts
 
-    _require_migrated()
+    require_migrated()
     now = utcnow()
     try:
         with services().db.session() as s:
@@ -250,7 +226,7 @@ def broadcast_cancel(broadcast_id: int) -> None:
     """Cancel a broadcast and its messages not yet sent."""
     from bot import broadcasts
 
-    _require_migrated()
+    require_migrated()
     try:
         with services().db.session() as s:
             counts = broadcasts.cancel(s, _broadcast(s, broadcast_id), utcnow())
@@ -263,7 +239,7 @@ def broadcast_cancel(broadcast_id: int) -> None:
 @with_appcontext
 def broadcast_list() -> None:
     """List broadcasts, newest first."""
-    _require_migrated()
+    require_migrated()
     with services().db.session() as s:
         for b in s.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(50)):
             when = b.cron or (b.next_run_at or b.send_at or b.created_at).strftime("%Y-%m-%d %H:%M UTC")

@@ -8,7 +8,7 @@ from datetime import date
 import click
 from flask.cli import with_appcontext
 
-from bot.cli_outbox import _pairs, _require_migrated
+from bot.cli_common import audience_options, pairs, require_migrated
 from bot.runtime import services
 from models import utcnow
 
@@ -26,13 +26,7 @@ def reminder_group() -> None:
               help="Days after that date (negative: before it), e.g. 30.")
 @click.option("--text", "texts", multiple=True, required=True, metavar="LANG=TEXT",
               help="The message per language (es, qu, ay); Spanish is the fallback.")
-@click.option("--region", multiple=True, help="Only contacts in this region (repeatable).")
-@click.option("--province", multiple=True, help="Only contacts in this province (repeatable).")
-@click.option("--language", multiple=True, help="Only contacts with this language (repeatable).")
-@click.option("--crop", multiple=True, help="Only contacts who grow or follow this product.")
-@click.option("--subscription", "subscriptions", multiple=True,
-              type=click.Choice(["prices", "alerts", "calendar"]),
-              help="Only contacts with an active subscription of this kind (repeatable).")
+@audience_options("region", "province", "language", "crop", "subscription")
 @click.option("--topic", help="What it is about (agroecology, prices...); never violence.")
 @with_appcontext
 def reminder_create(name, date_field, days, texts, region, province, language, crop,
@@ -40,13 +34,13 @@ def reminder_create(name, date_field, days, texts, region, province, language, c
     """Create an active reminder; the daily job queues it for each contact once."""
     from bot import reminders
 
-    _require_migrated()
+    require_migrated()
     segment = {"region": list(region), "province": list(province), "language": list(language),
                "crop": list(crop), "subscription": list(subscriptions)}
     try:
         with services().db.session() as s:
             r = reminders.create(s, name=name, date_field=date_field, days=days,
-                                 texts=_pairs(texts, "--text"), segment=segment, topic=topic,
+                                 texts=pairs(texts, "--text"), segment=segment, topic=topic,
                                  now=utcnow())
             reminder_id = r.id
     except ValueError as exc:  # ReminderError, RefusedTopic
@@ -61,7 +55,7 @@ def reminder_list(include_canceled: bool) -> None:
     """List reminders, newest first."""
     from bot.reminders import list_reminders
 
-    _require_migrated()
+    require_migrated()
     with services().db.session() as s:
         for r in list_reminders(s, include_canceled):
             segment = json.dumps(r.segment, ensure_ascii=False) if r.segment else "everyone"
@@ -78,7 +72,7 @@ def reminder_preview(reminder_id: int, days: int) -> None:
     """Show who is due in the next days (phones masked), the text per language, segments and cost."""
     from bot import reminders
 
-    _require_migrated()
+    require_migrated()
     try:
         with services().db.session() as s:
             r = reminders.get(s, reminder_id)
@@ -102,7 +96,7 @@ def reminder_preview(reminder_id: int, days: int) -> None:
 def _move(reminder_id: int, status: str) -> None:
     from bot import reminders
 
-    _require_migrated()
+    require_migrated()
     try:
         with services().db.session() as s:
             result = reminders.set_status(s, reminders.get(s, reminder_id), status, utcnow())
@@ -155,7 +149,7 @@ def contact_set_date(phone: str, field: str, day) -> None:
     from bot.reminders import ReminderError, set_contact_date
     from models import Contact
 
-    _require_migrated()
+    require_migrated()
     try:
         phone = normalise(phone)
     except InvalidPhone as exc:
@@ -183,7 +177,7 @@ def job_run(name: str) -> None:
     """Run job NAME now (e.g. send_price_digest) and print its counts."""
     from bot.jobs import JOBS
 
-    _require_migrated()
+    require_migrated()
     if name not in JOBS:
         raise click.ClickException(f"no job {name!r}; jobs: {', '.join(sorted(JOBS))}")
     with services().db.session() as s:

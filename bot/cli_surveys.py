@@ -8,14 +8,9 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from bot.cli_common import audience_options, require_migrated
 from bot.runtime import services
 from models import Survey, SurveyParticipant, utcnow
-
-
-def _require_migrated() -> None:
-    from bot.cli import _require_migrated as check
-
-    check()
 
 
 @click.group("survey")
@@ -30,7 +25,7 @@ def survey_load(files: tuple[str, ...]) -> None:
     """Validate survey files (flows/data/surveys/*.yml) and store them, by slug."""
     from bot import surveys
 
-    _require_migrated()
+    require_migrated()
     for path in files:
         try:
             with services().db.session() as s:
@@ -47,7 +42,7 @@ def survey_list() -> None:
     """List surveys with their status and response rate."""
     from bot.survey_results import rates
 
-    _require_migrated()
+    require_migrated()
     with services().db.session() as s:
         found = s.scalars(select(Survey).order_by(Survey.id.desc())).all()
         if not found:
@@ -62,12 +57,10 @@ def survey_list() -> None:
 
 @survey_group.command("send")
 @click.argument("slug")
-@click.option("--region", multiple=True, help="Only contacts in this region (repeatable).")
-@click.option("--province", multiple=True, help="Only contacts in this province (repeatable).")
-@click.option("--language", multiple=True, help="Only contacts with this language (repeatable).")
+@audience_options("region", "province", "language")
 @click.option("--channel", "used_channel", type=click.Choice(["sms", "whatsapp"]),
               help="Only contacts who have written on this channel.")
-@click.option("--active-days", type=int, help="Only contacts who wrote in the last N days.")
+@audience_options("active_days")
 @click.option("--dry-run", is_flag=True, help="Only count who would be invited.")
 @with_appcontext
 def survey_send(slug, region, province, language, used_channel, active_days, dry_run) -> None:
@@ -78,7 +71,7 @@ def survey_send(slug, region, province, language, used_channel, active_days, dry
     """
     from bot import surveys
 
-    _require_migrated()
+    require_migrated()
     segment = {"region": list(region), "province": list(province), "language": list(language),
                "channel": used_channel, "active_days": active_days}
     now = utcnow()
@@ -105,7 +98,7 @@ def survey_results(slug: str) -> None:
     from bot import surveys
     from bot.survey_results import results
 
-    _require_migrated()
+    require_migrated()
     try:
         with services().db.session() as s:
             r = results(s, surveys.get(s, slug))
@@ -145,7 +138,7 @@ def survey_export(slug: str, csv_path: str, full_phone: bool) -> None:
     from bot import surveys
     from bot.survey_results import write_csv
 
-    _require_migrated()
+    require_migrated()
     try:
         with services().db.session() as s, (
                 open(csv_path, "w", encoding="utf-8", newline="") if csv_path != "-"
@@ -168,7 +161,7 @@ def survey_close(slug: str) -> None:
     """Close a survey now: open participations expire and no answer is taken any more."""
     from bot import surveys
 
-    _require_migrated()
+    require_migrated()
     try:
         with services().db.session() as s:
             n = surveys.expire(s, surveys.get(s, slug), utcnow())

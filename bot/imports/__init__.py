@@ -20,10 +20,10 @@ PROGRESS_MIN_ROWS = 1000  # smaller files import in well under a second
 @with_appcontext
 def import_prices_command(csv_file: Path, source: str | None) -> None:
     """Import a price bulletin CSV; re-importing the same rows changes nothing."""
-    from bot.cli import _require_migrated
+    from bot.cli_common import require_migrated
     from bot.imports.prices import BulletinError, import_prices
 
-    _require_migrated()
+    require_migrated()
 
     def progress(rows):
         if len(rows) < PROGRESS_MIN_ROWS:
@@ -50,10 +50,10 @@ def _bar(rows):
 @with_appcontext
 def import_alerts_command(xml_file: Path) -> None:
     """Import CAP 1.2 alerts (one <alert> or a feed); Update/Cancel supersede what they name."""
-    from bot.cli import _require_migrated
+    from bot.cli_common import require_migrated
     from bot.imports.alerts import AlertFileError, import_alerts
 
-    _require_migrated()
+    require_migrated()
     try:
         with services().db.session() as session:
             result = import_alerts(session, xml_file)
