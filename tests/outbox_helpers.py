@@ -1,12 +1,14 @@
 """Shared helpers for the outbox tests: an app wired to the fake Twilio API, contacts, times."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import insert
 
 from bot.runtime import services
-from models import Contact
+from models import Contact, OutboxMessage
 from tests.conftest import _empty_tables, make_app
 
 NOON = datetime(2026, 11, 23, 17, 0, tzinfo=timezone.utc)     # 12:00 in Lima
@@ -58,3 +60,22 @@ def give_date(session, contact: Contact, name: str, day) -> None:
     from bot.reminders import set_contact_date
 
     set_contact_date(session, contact, name, day)
+
+
+@contextmanager
+def holding_outbox_key(db, key: str, contact_id: int, now: datetime):
+    """Hold outbox `key` in an open transaction: whoever inserts that key waits until we let go.
+
+    The crash tests use it to stop a real job in the middle of its INSERT and kill it there.
+    """
+    conn = db.engine.connect()
+    tx = conn.begin()
+    try:
+        conn.execute(insert(OutboxMessage).values(
+            key=key, source="test", contact_id=contact_id, channel="sms", body="x",
+            status="canceled", attempts=0, urgent=False, next_attempt_at=now, created_at=now,
+            updated_at=now))
+        yield
+    finally:
+        tx.rollback()
+        conn.close()

@@ -10,14 +10,14 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 
 from bot import broadcasts
 from bot.runtime import services
 from models import Broadcast, OutboxMessage, utcnow
 from tests.conftest import OUTPUT_DIR, closed_port_url
 from tests.fakes.twilio_api import FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN
-from tests.outbox_helpers import SMS_FROM, add_contacts, outbox_app
+from tests.outbox_helpers import SMS_FROM, add_contacts, holding_outbox_key, outbox_app
 
 ROOT = Path(__file__).resolve().parent.parent
 FLASK = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "server"]
@@ -126,32 +126,25 @@ def test_due_job_killed_mid_way_leaves_nothing_and_reruns_once(pg_app, database_
         b_id, last_id = b.id, contacts[-1].id
     # An open transaction holding one of the job's keys makes the job wait in the middle
     # of its INSERT, with the other 9,999 rows written but not committed: then we kill it.
-    blocker = db.engine.connect()
-    blocker_tx = blocker.begin()
-    blocker.execute(insert(OutboxMessage).values(
-        key=f"broadcast:{b_id}:once:contact:{last_id}", source="test", contact_id=last_id,
-        channel="sms", body="x", status="canceled", attempts=0, urgent=False,
-        next_attempt_at=now, created_at=now, updated_at=now))
     job = ["-c", f"from bot.jobs import run_job; run_job('send_due_broadcasts', {database_url!r})"]
     python = str(ROOT / ".venv" / "bin" / "python")
-    proc = subprocess.Popen([python, *job], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL,
-                            env={**os.environ, "PGAPPNAME": "chaski-due-job-test"})
-    try:
-        def job_waits() -> bool:
-            with db.engine.connect() as conn:
-                return conn.execute(text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND application_name = 'chaski-due-job-test'")).scalar() == 1
+    with holding_outbox_key(db, f"broadcast:{b_id}:once:contact:{last_id}", last_id, now):
+        proc = subprocess.Popen([python, *job], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL,
+                                env={**os.environ, "PGAPPNAME": "chaski-due-job-test"})
+        try:
+            def job_waits() -> bool:
+                with db.engine.connect() as conn:
+                    return conn.execute(text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND application_name = 'chaski-due-job-test'")).scalar() == 1
 
-        assert wait_for(job_waits, 60), "the job never reached its INSERT"
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        blocker_tx.rollback()
-        blocker.close()
+            assert wait_for(job_waits, 60), "the job never reached its INSERT"
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
 
     def state():
         with db.session() as s:

@@ -9,14 +9,14 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 
 from bot import broadcasts
 from bot.runtime import services
 from bot.scheduler import JOB_TABLE, TIMETABLE
 from models import Broadcast, OutboxMessage, utcnow
 from tests.conftest import closed_port_url, make_app
-from tests.outbox_helpers import add_contacts
+from tests.outbox_helpers import add_contacts, holding_outbox_key
 from tests.test_outbox_crash import FLASK, ROOT, wait_for
 from tests.test_scheduler import move_next_run, store_timetable
 
@@ -88,21 +88,14 @@ def test_sigkill_during_the_due_job_then_restart_builds_each_broadcast_once(pg_d
 
     # An open transaction holding one key of the first broadcast makes the real job wait in
     # the middle of its INSERT (2,499 rows written, not committed): we kill it there.
-    blocker = db.engine.connect()
-    blocker_tx = blocker.begin()
-    blocker.execute(insert(OutboxMessage).values(
-        key=f"broadcast:{once_id}:once:contact:{last_id}", source="test", contact_id=last_id,
-        channel="sms", body="x", status="canceled", attempts=0, urgent=False,
-        next_attempt_at=now, created_at=now, updated_at=now))
-    first = start_scheduler(database_url, 1, logs[0])
-    try:
-        assert wait_for(lambda: backends(db, 1, lock_waits_only=True) == 1, 120), \
-            "the due job never reached its INSERT: " + logs[0].read_text()[-2000:]
-        stop(first)  # SIGKILL to the whole process group
-    finally:
-        stop(first)
-        blocker_tx.rollback()
-        blocker.close()
+    with holding_outbox_key(db, f"broadcast:{once_id}:once:contact:{last_id}", last_id, now):
+        first = start_scheduler(database_url, 1, logs[0])
+        try:
+            assert wait_for(lambda: backends(db, 1, lock_waits_only=True) == 1, 120), \
+                "the due job never reached its INSERT: " + logs[0].read_text()[-2000:]
+            stop(first)  # SIGKILL to the whole process group
+        finally:
+            stop(first)
     # The killed job's server process finishes its statement, finds no client, rolls back.
     assert wait_for(lambda: backends(db, 1) == 0, 60)
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from bot.runtime import services
-from models import ROLES, User
+from models import ROLES, Message, Review, User
 
 PASSWORD = "clave-de-prueba-123"
 # Staff made by fixtures get a cheap hash: scrypt (the default) is slow on purpose, ~0.1 s a check.
@@ -82,3 +83,13 @@ def conversations(talk, db):
     with db.session() as s:
         return {phone: s.scalar(select(Contact.id).where(Contact.phone == phone))
                 for phone in (FARMER_PHONE, VIOLENT_PHONE)}
+
+
+@pytest.fixture
+def reviewed(db, talk):
+    """One reviewed message that an export would write."""
+    talk("q cancion suena en la radio ahorita", phone="+51900000031")
+    with db.session() as s:
+        message = s.scalar(select(Message).where(Message.direction == "in"))
+        s.add(Review(message_id=message.id, status="confirmed", text=message.body,
+                     intent="out_of_scope", entities={}))

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.console.retrain import retrain
-from models import Message, Review
+from models import Review
 
 pytestmark = pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")
 
@@ -27,16 +27,6 @@ class FakeRasa:
     def evaluate(self, model: Path, heldout: Path) -> float:
         assert heldout.name == "heldout.yml"
         return self.scores[model.name.split("-")[1].split(".")[0]]
-
-
-@pytest.fixture
-def reviewed(db, talk):
-    """One reviewed message that an export would write."""
-    talk("q cancion suena en la radio ahorita", phone="+51900000031")
-    with db.session() as s:
-        message = s.scalar(select(Message).where(Message.direction == "in"))
-        s.add(Review(message_id=message.id, status="confirmed", text=message.body,
-                     intent="out_of_scope", entities={}))
 
 
 def run(db, tmp_path, old: float, new: float):

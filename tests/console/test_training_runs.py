@@ -15,7 +15,7 @@ from bot.console.retrain import heldout_as_rasa_yaml
 from bot.jobs import JOBS
 from bot.scheduler import TIMETABLE
 from bot.training_runs import STALE_AFTER, RunInProgress, RunLog, claim, enqueue, run_queued
-from models import AuditLog, Message, Review, TrainingRun, utcnow
+from models import AuditLog, Review, TrainingRun, utcnow
 from nlu.evaluate import HELDOUT_FILE, load_cases
 from tests.console.conftest import csrf_token, email_of
 
@@ -49,16 +49,6 @@ def data_dir(tmp_path) -> Path:
     data.mkdir()
     (data / "reviewed.yml").write_text(EMPTY)
     return data
-
-
-@pytest.fixture
-def reviewed(db, talk):
-    """One reviewed message that an export would write."""
-    talk("q cancion suena en la radio ahorita", phone="+51900000031")
-    with db.session() as s:
-        message = s.scalar(select(Message).where(Message.direction == "in"))
-        s.add(Review(message_id=message.id, status="confirmed", text=message.body,
-                     intent="out_of_scope", entities={}))
 
 
 def queue(db, who: str = "revisora@chaski.test", at=None) -> int:
