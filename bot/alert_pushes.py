@@ -20,7 +20,7 @@ from sqlalchemy import and_, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from bot.facts import Facts
-from bot.outbox import cancel_queued, enqueue_many, inside_whatsapp_window
+from bot.outbox import cancel_queued, enqueue_many, free_text_channel
 from flows import climate
 from flows.catalog import t
 from flows.fit import fits, shorten
@@ -40,14 +40,6 @@ def key_prefix(identifier: str) -> str:
     """Return the key prefix of every row of one alert (long identifiers are hashed)."""
     token = identifier if len(identifier) <= 100 else hashlib.sha1(identifier.encode()).hexdigest()
     return f"alert:{token}:"
-
-
-def channel_for(contact, now: datetime) -> str:
-    """Return WhatsApp when the contact may get free text there now, else SMS."""
-    if "whatsapp" in (contact.channels or []) and inside_whatsapp_window(
-            contact.last_whatsapp_inbound_at, now):
-        return "whatsapp"
-    return "sms"
 
 
 def queue_alert_pushes(session: Session, alert: Alert, now: datetime) -> int:
@@ -111,7 +103,7 @@ def _queue_cancel(session: Session, alert: Alert, replaced: list[Alert], now: da
 def _row(alert: Alert, contact, body: str, not_after: datetime, urgent: bool,
          now: datetime) -> dict:
     return dict(key=f"{key_prefix(alert.identifier)}{alert.msg_type}:contact:{contact.id}",
-                source=SOURCE, contact_id=contact.id, channel=channel_for(contact, now), body=body,
+                source=SOURCE, contact_id=contact.id, channel=free_text_channel(contact, now), body=body,
                 topic=TOPIC, urgent=urgent, not_after=not_after)
 
 

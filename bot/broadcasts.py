@@ -89,15 +89,17 @@ def audience_filter(b: Broadcast, now: datetime) -> tuple[list, object]:
     return segment_conditions(b.segment or {}, now, b.channel)
 
 
+def uses_channel(name: str):
+    """Return the condition "this contact has written to us on channel `name`"."""
+    return cast(Contact.channels, Text).like(f'%"{name}"%')  # channels: ["sms", "whatsapp"]
+
+
 def segment_conditions(seg: dict, now: datetime, channel: str | None = None) -> tuple[list, object]:
     """Return the SQL conditions of a segment's audience and the channel expression per contact.
 
     Shared by broadcasts and surveys (bot/surveys.py). Opted-out and unconsented
     contacts are never in an audience.
     """
-
-    def uses(name: str):  # contacts.channels is a JSON list such as ["sms", "whatsapp"]
-        return cast(Contact.channels, Text).like(f'%"{name}"%')
 
     conditions = [Contact.opted_out_at.is_(None), Contact.consent_at.is_not(None)]
     for key, column in (("region", Contact.region), ("province", Contact.province),
@@ -108,14 +110,14 @@ def segment_conditions(seg: dict, now: datetime, channel: str | None = None) -> 
     if seg.get("active_days"):
         conditions.append(Contact.last_inbound_at >= now - timedelta(days=int(seg["active_days"])))
     if seg.get("channel"):
-        conditions.append(uses(seg["channel"]))
+        conditions.append(uses_channel(seg["channel"]))
     conditions += _interest_conditions(seg)
     if seg.get("survey_answer"):
         conditions.append(_answered(seg["survey_answer"]))
     if channel == "whatsapp":
-        conditions.append(uses("whatsapp"))  # WhatsApp reaches only those who wrote to us there
+        conditions.append(uses_channel("whatsapp"))  # WhatsApp reaches only those who wrote to us there
     expr = (literal(channel, String) if channel
-            else case((uses("whatsapp"), "whatsapp"), else_="sms"))
+            else case((uses_channel("whatsapp"), "whatsapp"), else_="sms"))
     return conditions, expr
 
 

@@ -14,9 +14,8 @@ from types import SimpleNamespace
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.alert_pushes import channel_for
 from bot.facts import Facts
-from bot.outbox import LIMA, check_topic, enqueue_many
+from bot.outbox import LIMA, check_topic, enqueue_many, free_text_channel
 from flows import calendar_tips
 from flows.catalog import t
 from flows.fit import join_lines
@@ -103,7 +102,7 @@ def send_price_digest(session: Session, now: datetime) -> dict:
             counts["nothing_fresh"] += 1
             continue
         rows.append(dict(key=f"digest:{tag}:contact:{contact.id}", source="digest",
-                         contact_id=contact.id, channel=channel_for(contact, now),
+                         contact_id=contact.id, channel=free_text_channel(contact, now),
                          body=digest_text(prices, lang), topic=PRICES_TOPIC,
                          not_after=now + DIGEST_VALID))
     counts["queued"] = enqueue_many(session, rows, now)
@@ -127,7 +126,7 @@ def send_calendar_tips(session: Session, now: datetime) -> dict:
             counts["no_tip"] += 1
             continue
         rows.append(dict(key=f"calendar:{tag}:contact:{contact.id}", source="calendar",
-                         contact_id=contact.id, channel=channel_for(contact, now),
+                         contact_id=contact.id, channel=free_text_channel(contact, now),
                          body=calendar_tips.tip_text(tip, today.month, contact.language or "es"),
                          topic=CALENDAR_TOPIC, not_after=month_end))
     counts["queued"] = enqueue_many(session, rows, now)

@@ -127,3 +127,11 @@ WHATSAPP_WINDOW = timedelta(hours=24)
 def inside_whatsapp_window(last_inbound: datetime | None, now: datetime) -> bool:
     """Tell whether free-form WhatsApp is allowed: the contact wrote within the last 24 hours."""
     return last_inbound is not None and now - last_inbound < WHATSAPP_WINDOW
+
+
+def free_text_channel(contact, now: datetime) -> str:
+    """Return WhatsApp when the contact may get free text there now, else SMS."""
+    if "whatsapp" in (contact.channels or []) and inside_whatsapp_window(
+            contact.last_whatsapp_inbound_at, now):
+        return "whatsapp"
+    return "sms"

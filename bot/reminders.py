@@ -15,11 +15,10 @@ from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from bot import broadcasts
-from bot.alert_pushes import channel_for
 from bot.gsm7 import segment_count, to_gsm7
-from bot.outbox import LIMA, cancel_queued, check_topic, enqueue_many
+from bot.outbox import LIMA, cancel_queued, check_topic, enqueue_many, free_text_channel
 from flows.records import lima_date
-from models import Broadcast, Contact, Reminder
+from models import Contact, Reminder
 
 MAX_LATE_DAYS = 2
 FIELD = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -132,8 +131,7 @@ def set_contact_date(session: Session, contact: Contact, field: str, day: date) 
 def _candidates(session: Session, reminder: Reminder, now: datetime) -> list[tuple]:
     """Return (contact, due date) for everyone in the segment who gave that date."""
     # The segment's SQL is the broadcasts' (consent, opt-out, region, crop...).
-    probe = Broadcast(segment=reminder.segment or {}, channel=None)
-    conditions, _channel = broadcasts.audience_filter(probe, now)
+    conditions, _channel = broadcasts.segment_conditions(reminder.segment or {}, now)
     query = (select(Contact).where(
         *conditions, cast(Contact.profile, Text).contains(f'"{reminder.date_field}"', autoescape=True))
         .order_by(Contact.id))
@@ -169,7 +167,7 @@ def estimate(session: Session, reminder: Reminder, now: datetime, settings, days
             "recipients": 0, "sms": 0, "whatsapp": 0, "sms_text": sms,
             "segments_per_sms": segment_count(sms)})
         entry["recipients"] += 1
-        entry[channel_for(contact, now)] += 1
+        entry[free_text_channel(contact, now)] += 1
     sms_segments = sum(e["sms"] * e["segments_per_sms"] for e in by_language.values())
     whatsapp = sum(e["whatsapp"] for e in by_language.values())
     cost = (sms_segments * settings.sms_price_per_segment
@@ -203,7 +201,7 @@ def send_due_reminders(session: Session, now: datetime) -> dict:
             else:
                 rows.append(dict(key=f"reminder:{reminder.id}:{when.isoformat()}:contact:{contact.id}",
                                  source="reminder", contact_id=contact.id,
-                                 channel=channel_for(contact, now), not_after=_last_chance(when),
+                                 channel=free_text_channel(contact, now), not_after=_last_chance(when),
                                  body=reminder.text_for(contact.language), topic=reminder.topic))
         added = enqueue_many(session, rows, now)
         counts["queued"] += added

@@ -13,10 +13,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import yaml
-from sqlalchemy import Boolean, Integer, String, Text, and_, case, cast, func, literal, select, update
+from sqlalchemy import Boolean, Integer, String, and_, case, cast, func, literal, select, update
 from sqlalchemy.orm import Session
 
-from bot.broadcasts import segment_conditions
+from bot.broadcasts import segment_conditions, uses_channel
 from bot.outbox import (WHATSAPP_WINDOW, cancel_queued, check_topic, dialect_insert, enqueue_many,
                         first_attempt_at)
 from flows import support
@@ -214,7 +214,7 @@ def send(session: Session, s: Survey, segment: dict, now: datetime, progress=Non
     conditions += safe_conditions(now)
     recipients = session.scalar(select(func.count()).select_from(Contact).where(*conditions))
     # WhatsApp only inside the 24-hour window (surveys have no approved template), else SMS.
-    whatsapp = and_(cast(Contact.channels, Text).like('%"whatsapp"%'),
+    whatsapp = and_(uses_channel("whatsapp"),
                     Contact.last_whatsapp_inbound_at > now - WHATSAPP_WINDOW)
     insert = dialect_insert(session)
     people = {"survey_id": literal(s.id, Integer), "contact_id": Contact.id,
