@@ -35,11 +35,6 @@ def reply_key(handoff_id: int, n: int) -> str:
     return f"handoff:{handoff_id}:reply:{n}"
 
 
-def is_private_row(row: OutboxMessage) -> bool:
-    """Tell whether an outbox row is a reply in a conversation about violence."""
-    return row.topic == PRIVATE_TOPIC
-
-
 def reply_channels(session: Session, rows: list[tuple[HandoffRequest, Contact]]) -> dict[int, str]:
     """Return {hand-off id: the channel the person asked on (else WhatsApp if used, else SMS)}."""
     asked = {m: None for m in (h.message_id for h, _ in rows) if m}

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from flows import support
 from models import Contact, OutboxMessage
+from models.outbox import PRIVATE_REPLY_TOPIC
 
 LIMA = ZoneInfo("America/Lima")
 QUIET_START, QUIET_END = time(21, 0), time(7, 0)  # Lima time; red climate alerts excepted
-PRIVATE_REPLY_TOPIC = "handoff_private"  # a staff reply about violence: body blanked when final
 STATUSES = ["queued", "sending", "sent", "delivered", "read", "undelivered", "failed", "canceled"]
 
 

@@ -43,7 +43,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from bot.handoff_replies import is_private_row
 from bot.ratelimit import RateLimiter, from_settings
 from bot.sender_recovery import recover
 from bot.outbox import (in_quiet_hours, inside_whatsapp_window, quiet_hours_end,
@@ -262,7 +261,7 @@ class Sender:
         if not row.urgent and in_quiet_hours(now):
             return self._defer(row, quiet_hours_end(now), now, "quiet hours")
         # Never interrupt a conversation about violence, except with the counsellor's reply to it.
-        if open_support is not None and not is_private_row(row):
+        if open_support is not None and not row.private:
             return self._defer(row, open_support, now, "open support conversation")
         return None
 
@@ -315,7 +314,7 @@ class Sender:
         else:
             outcome, values = "failed", dict(status="failed", error_code=result.error_code,
                                              error_message=error)
-        if outcome in ("sent", "failed", "opted_out") and is_private_row(row):
+        if outcome in ("sent", "failed", "opted_out") and row.private:
             values["body"] = ""  # a private reply's text is kept only until it is final
         updated = s.execute(update(OutboxMessage)
                             .where(OutboxMessage.id == row.id, OutboxMessage.status == "sending",
@@ -334,7 +333,7 @@ class Sender:
     @staticmethod
     def _log_sent(s: Session, row: OutboxMessage, sid: str, status, segments, now) -> None:
         """Add the sent message to the conversation log (without its body if it is private)."""
-        private = is_private_row(row)
+        private = row.private
         s.add(Message(contact_id=row.contact_id, direction="out", channel=row.channel,
                       body=None if private else row.body, redacted=private, twilio_sid=sid,
                       status=status or "queued", segments=segments, flow=row.source,
@@ -344,13 +343,13 @@ class Sender:
     def _fail(row: OutboxMessage, code, message, now) -> None:
         row.status, row.error_code, row.error_message = "failed", code, (message or "")[:300]
         row.updated_at = now
-        if is_private_row(row):
+        if row.private:
             row.body = ""
 
     @staticmethod
     def _cancel(row: OutboxMessage, reason: str, now) -> str:
         row.status, row.error_message, row.updated_at = "canceled", reason, now
-        if is_private_row(row):
+        if row.private:
             row.body = ""
         return "canceled"
 

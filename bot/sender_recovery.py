@@ -18,7 +18,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot import channels
-from bot.handoff_replies import is_private_row
 from models import Contact, Message, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -57,7 +56,7 @@ def _settle(sender, row_id: int, claimed_at: datetime, now: datetime) -> str:
             row.status, row.twilio_sid, row.sent_at, row.updated_at = "sent", sid, now, now
             row.error_message = "sent (found at Twilio after the sender stopped)"
             sender._log_sent(s, row, sid, "queued", None, now)
-            row.body = "" if is_private_row(row) else row.body
+            row.body = "" if row.private else row.body
             return "recovered_sent"
         row.status, row.next_attempt_at, row.updated_at = "queued", now, now
         row.claimed_by = row.claimed_at = None

@@ -11,6 +11,7 @@ from models.base import Base, utcnow
 # Twilio's callback statuses that mean "accepted, still on its way": we already say "sent".
 IN_FLIGHT = {"queued", "accepted", "scheduled", "sending", "sent"}
 FINAL = {"delivered", "read", "undelivered", "failed", "canceled"}
+PRIVATE_REPLY_TOPIC = "handoff_private"  # a staff reply about violence: body blanked when final
 STATUS_RANK = {"queued": 0, "sending": 1, "sent": 2, "undelivered": 3, "failed": 3,
                "canceled": 3, "delivered": 4, "read": 5}
 
@@ -71,6 +72,11 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @property
+    def private(self) -> bool:
+        """Tell whether this is a staff reply in a conversation about violence (never kept)."""
+        return self.topic == PRIVATE_REPLY_TOPIC
 
     def advance_status(self, status: str, error_code: int | None = None) -> bool:
         """Apply a Twilio status callback unless it would move the row backwards."""
