@@ -20,8 +20,6 @@ from flows.places import REGION_NAMES, place, places_in
 from flows.records import AlertView, NoFacts, lima_time
 
 FLOW = "climate"
-SUBSCRIBE_WORDS = {"avisame", "avisenme", "avisa", "suscribir", "suscribirme", "si", "ya", "ok",
-                   "quiero", "ari", "willaway"}
 MORE_WORDS = {"mas", "más", "otra", "otro", "siguiente", "aswan"}
 HAZARD_NAMES = {"helada": "heladas", "friaje": "friaje", "lluvia": "lluvias", "granizo": "granizo",
                 "nevada": "nevadas", "sequia": "sequía", "viento": "vientos fuertes"}
@@ -129,7 +127,7 @@ def step(ctx: Ctx) -> Result | None:
         return warnings(ctx, data["region"], data.get("hazard"), skip=data.get("shown", 0))
     if ctx.parse.entities.get("hazard") or ctx.parse.entities.get("product"):
         return None  # names what to receive: the router's subscribe reads it
-    if ctx.answer in SUBSCRIBE_WORDS or ctx.parse.intent == "subscribe":
+    if ctx.answer in onboarding.SUBSCRIBE_WORDS or ctx.parse.intent == "subscribe":
         return subscribe(ctx, data.get("hazard"), data["region"])
     return None
 

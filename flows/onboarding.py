@@ -28,6 +28,9 @@ LANGUAGE_ANSWERS = {
     "2": "qu", "quechua": "qu", "runasimi": "qu", "runa simi": "qu", "qichwa": "qu",
     "3": "ay", "aymara": "ay", "aimara": "ay", "aymar aru": "ay",
 }
+# Answers to "AVISAME: ..." after a price or an alert that mean "yes, send it to me".
+SUBSCRIBE_WORDS = {"avisame", "avisenme", "avisa", "suscribir", "suscribirme", "si", "ya", "ok",
+                   "quiero", "ari", "willaway"}
 YES = {"1", "si", "sí", "ari", "arí", "ok", "ya", "acepto", "jisa"}
 NO = {"2", "no", "manam", "mana", "janiw"}
 

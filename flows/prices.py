@@ -26,8 +26,6 @@ FLOW = "prices"
 STALE_DAYS = 7
 SAME_PCT = 2  # a smaller change of the average is shown as "igual"
 MAX_OPTIONS = 6
-SUBSCRIBE_WORDS = {"avisame", "avisenme", "avisa", "suscribir", "suscribirme", "si", "ya", "ok",
-                   "quiero", "ari", "willaway"}
 STOPWORDS = {"cuanto", "esta", "sta", "precio", "precios", "como", "cuesta", "vale", "para", "kilo",
              "saco", "arroba", "mercado", "hoy", "pagan", "del", "las", "los", "que", "por", "con"}
 
@@ -219,7 +217,7 @@ def step(ctx: Ctx) -> Result | None:
     if ctx.state.step == "offer":
         if ctx.parse.entities.get("hazard") or ctx.parse.entities.get("product"):
             return None  # names what to receive: the router's subscribe reads it
-        if ctx.answer in SUBSCRIBE_WORDS or ctx.parse.intent == "subscribe":
+        if ctx.answer in onboarding.SUBSCRIBE_WORDS or ctx.parse.intent == "subscribe":
             return subscribe(ctx, data["product"], data.get("region"))
         return None
     options, typed = data.get("options", []), ctx.answer
