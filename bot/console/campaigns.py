@@ -200,7 +200,6 @@ def text_previews(form) -> dict:
     return previews
 
 
-
 def _counts_by_broadcast(session, ids: list[int]) -> dict[int, dict]:
     """Return {broadcast id: {status: count}} in one query."""
     found: dict[int, dict] = {i: dict.fromkeys(STATUSES, 0) for i in ids}
