@@ -56,7 +56,6 @@ def _known_dates(session) -> list[str]:
     return sorted(names)
 
 
-
 @bp.get("/recordatorios")
 @page("reminders")
 def reminders_list():

@@ -27,7 +27,6 @@ def _segment(form) -> dict:
     return {k: v for k, v in segment.items() if v not in (None, [], "")}
 
 
-
 @bp.get("/encuestas")
 @page("surveys")
 def surveys_list():
