@@ -24,12 +24,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     # the public URL Twilio called; PUBLIC_URL overrides it entirely.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)
 
-    from bot import cli, console, imports, runtime, webhook, health
+    from bot import cli, console, knowledge, services, health
+    from bot.channels import webhooks
 
-    runtime.init_app(app)
-    webhook.init_app(app)
+    services.init_app(app)
+    webhooks.init_app(app)
     health.init_app(app)
     console.init_app(app)
     cli.init_app(app)
-    imports.init_app(app)
+    knowledge.init_app(app)
     return app

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from bot.cli_common import require_migrated
-from bot.runtime import services
+from bot.services import services
 
 
 @click.command("chat")
@@ -23,8 +23,8 @@ def chat_command(phone: str, channel: str, verbose: bool) -> None:
     """Talk to the bot as a contact: each stdin line is one inbound message."""
     if not verbose:
         logging.getLogger().setLevel(logging.ERROR)
-    from bot.engine import Inbound
-    from bot.phones import InvalidPhone, normalise
+    from bot.conversations.engine import Inbound
+    from bot.channels.phones import InvalidPhone, normalise
 
     try:
         phone = normalise(phone)
@@ -153,7 +153,7 @@ def export_training_command(out: str | None) -> None:
     """Write reviewed messages as Rasa training data (nlu/data/reviewed.yml), once each."""
     from pathlib import Path
 
-    from bot.console.training import DATA_DIR, export_training
+    from bot.training.export import DATA_DIR, export_training
     from models import AuditLog
 
     require_migrated()
@@ -182,7 +182,7 @@ def retrain_nlu_command(heldout: str | None, queue: bool) -> None:
     """Export reviews, retrain, and keep the old model if held-out accuracy drops."""
     from pathlib import Path
 
-    from bot.training_runs import RunInProgress, enqueue, execute
+    from bot.training.runs import RunInProgress, enqueue, execute
     from models import AuditLog, utcnow
     from nlu.evaluate import HELDOUT_FILE
 
@@ -215,7 +215,9 @@ COMMANDS = [chat_command, nlu_classify_command, train_nlu_command, migrate_comma
 
 
 def init_app(app: Flask) -> None:
-    from bot import cli_outbox, cli_reminders, cli_surveys
+    from bot.outbound import cli as cli_outbox
+    from bot.proactive import cli as cli_reminders
+    from bot.surveys import cli as cli_surveys
 
     for command in COMMANDS + cli_outbox.COMMANDS + cli_reminders.COMMANDS + cli_surveys.COMMANDS:
         app.cli.add_command(command)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from bot.runtime import services
+from bot.services import services
 
 
 def require_migrated() -> None:

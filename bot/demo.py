@@ -35,8 +35,8 @@ DEMO_CONTACTS = [
 
 def load_demo(session: Session, now: datetime | None = None) -> dict:
     """Create the demo contacts, sample prices and sample alerts not loaded yet; return counts."""
-    from bot.imports.alerts import import_alerts
-    from bot.imports.prices import import_prices
+    from bot.knowledge.alerts import import_alerts
+    from bot.knowledge.prices import import_prices
 
     now = now or utcnow()
     counts = _contacts(session, now)
@@ -49,7 +49,7 @@ def load_demo(session: Session, now: datetime | None = None) -> dict:
         alerts = import_alerts(session, moved, now)
     counts.update(alerts_imported=alerts.imported, alerts_unchanged=alerts.unchanged,
                   alert_pushes_queued=alerts.pushes)
-    from bot.surveys import SURVEYS_DIR, load
+    from bot.surveys.service import SURVEYS_DIR, load
 
     counts["survey"] = load(session, SURVEYS_DIR / "cosecha-2026.yml", now)[1]  # a draft, not sent
     counts["survey_siembra"] = load(session, SURVEYS_DIR / "siembra-2026.yml", now)[1]  # a draft too

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, jsonify
 
-from bot.runtime import services
+from bot.services import services
 
 bp = Blueprint("health", __name__)
 

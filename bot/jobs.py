@@ -20,42 +20,42 @@ def expire_conversations(session: Session, now: datetime) -> dict:
 
 def send_due_broadcasts(session: Session, now: datetime) -> dict:
     """Write the outbox rows of broadcasts whose time has come (the sender sends them)."""
-    from bot.broadcasts import send_due_broadcasts as due
+    from bot.proactive.broadcasts import send_due_broadcasts as due
 
     return due(session, now)
 
 
 def retrain_nlu(session: Session, now: datetime) -> dict:
     """Run the oldest queued NLU retraining (minutes of work; never in a web worker)."""
-    from bot.training_runs import run_queued
+    from bot.training.runs import run_queued
 
     return run_queued(session, now)
 
 
 def send_price_digest(session: Session, now: datetime) -> dict:
     """Queue this week's price digest for each price subscriber."""
-    from bot.digests import send_price_digest as digest
+    from bot.proactive.digests import send_price_digest as digest
 
     return digest(session, now)
 
 
 def send_calendar_tips(session: Session, now: datetime) -> dict:
     """Queue this month's agroecological calendar tip for each subscriber."""
-    from bot.digests import send_calendar_tips as tips
+    from bot.proactive.digests import send_calendar_tips as tips
 
     return tips(session, now)
 
 
 def send_due_reminders(session: Session, now: datetime) -> dict:
     """Queue the reminders due today, relative to each contact's dates."""
-    from bot.reminders import send_due_reminders as due
+    from bot.proactive.reminders import send_due_reminders as due
 
     return due(session, now)
 
 
 def send_survey_reminders(session: Session, now: datetime) -> dict:
     """Close surveys past their end and queue one reminder to invited contacts who never answered."""
-    from bot.surveys import send_survey_reminders as remind
+    from bot.surveys.service import send_survey_reminders as remind
 
     return remind(session, now)
 

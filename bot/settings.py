@@ -38,7 +38,7 @@ class Settings:
     # after which a row stuck in `sending` is checked with Twilio, retries and prices.
     outbox_rate_sms: float = 10.0
     outbox_rate_whatsapp: float = 20.0
-    outbox_rate_sms_counts: str = "segments"  # or "messages" (see bot/ratelimit.py)
+    outbox_rate_sms_counts: str = "segments"  # or "messages" (see bot/outbound/ratelimit.py)
     outbox_lease_seconds: float = 120.0
     outbox_max_attempts: int = 8
     outbox_backoff_seconds: float = 30.0

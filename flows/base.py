@@ -39,7 +39,7 @@ class Ctx:
     parse: Parse
     state: State | None
     now: datetime
-    facts: Any = None  # read-only queries on stored data (bot.facts.Facts); None in pure tests
+    facts: Any = None  # read-only queries on stored data (bot.conversations.facts.Facts); None in pure tests
     survey: Any = None  # the open survey question (flows.survey.SurveyTurn), loaded by the engine
 
     @property

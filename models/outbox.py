@@ -37,8 +37,8 @@ class OutboxMessage(Base):
     re-running whatever creates rows adds nothing twice. A row stuck in `sending`
     (sender killed, or a timeout whose outcome is unknown) is only resent after its
     lease ran out and Twilio's message list shows no message to that address since
-    the claim: see bot/sender.py. A staff reply in a conversation about violence
-    (topic "handoff_private", bot/handoff_replies.py) has its `body` blanked once
+    the claim: see bot/outbound/sender.py. A staff reply in a conversation about violence
+    (topic "handoff_private", bot/conversations/handoffs.py) has its `body` blanked once
     the row is final (sent, failed, canceled).
     """
 

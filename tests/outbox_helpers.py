@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import insert
 
-from bot.runtime import services
+from bot.services import services
 from models import Contact, OutboxMessage
 from tests.conftest import _empty_tables, make_app
 
@@ -57,7 +57,7 @@ def add_contacts(session, n: int, start: int = 910_000_000, **fields) -> list[Co
 
 def give_date(session, contact: Contact, name: str, day) -> None:
     """Store a date the contact gave (e.g. siembra), as a survey answer or staff would."""
-    from bot.reminders import set_contact_date
+    from bot.proactive.reminders import set_contact_date
 
     set_contact_date(session, contact, name, day)
 

@@ -1,7 +1,7 @@
 """The agroecology flow: pure turns, then through the engine and the webhook (SQLite and PostgreSQL)."""
 from sqlalchemy import select
 
-from bot.gsm7 import segment_count, to_gsm7
+from flows.gsm7 import segment_count, to_gsm7
 from flows import ContactView, State
 from flows.knowledge import knowledge_base
 from models import HandoffRequest, Message

@@ -6,12 +6,12 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from bot.alert_pushes import alert_text, queue_alert_pushes
-from bot.facts import Facts
-from bot.gsm7 import segment_count, to_gsm7
-from bot.imports.alerts import import_alerts
-from bot.runtime import services
-from bot.sender import Sender
+from bot.proactive.alert_pushes import alert_text, queue_alert_pushes
+from bot.conversations.facts import Facts
+from flows.gsm7 import segment_count, to_gsm7
+from bot.knowledge.alerts import import_alerts
+from bot.services import services
+from bot.outbound.sender import Sender
 from models import Alert, Contact, ConversationState, OutboxMessage, Subscription
 from tests.outbox_helpers import add_contacts
 from tests.outbox_helpers import app, db  # noqa: F401 - fixtures

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import func, select
 
-from bot.facts import Facts
+from bot.conversations.facts import Facts
 from flows.places import region_of_ubigeo, regions_of_area
 from models import Alert, AlertArea, AlertInfo
 from tests.topics import DATA, NOW, cli

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from bot import broadcasts
+from bot.proactive import broadcasts
 from models import Broadcast, OutboxMessage, Subscription
 from tests.outbox_helpers import NOON, add_contacts
 from tests.outbox_helpers import app, db  # noqa: F401 - fixtures

@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot import broadcasts
+from bot.proactive import broadcasts
 from bot.jobs import run_job, send_due_broadcasts
-from bot.runtime import services
-from bot.sender import Sender
+from bot.services import services
+from bot.outbound.sender import Sender
 from models import Broadcast, Contact, OutboxMessage, utcnow
 from tests.outbox_helpers import NOON, add_contacts
 from tests.outbox_helpers import app, db  # noqa: F401 - fixtures

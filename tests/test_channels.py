@@ -2,7 +2,7 @@
 import pytest
 
 from bot import channels
-from bot.runtime import services
+from bot.services import services
 from tests.conftest import make_app
 from tests.fakes.guard import RealTwilioReached
 from tests.fakes.twilio_api import FAKE_ACCOUNT_SID

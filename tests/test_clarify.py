@@ -1,7 +1,7 @@
 """The clarifying question asked below the confidence threshold, and the answer to it."""
 from datetime import datetime, timezone
 
-from bot.gsm7 import segment_count, to_gsm7
+from flows.gsm7 import segment_count, to_gsm7
 from flows import ContactView, Ctx, State, clarify, respond
 from nlu import rules
 from nlu.classifier import Parse

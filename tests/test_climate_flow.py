@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from bot.gsm7 import segment_count
+from flows.gsm7 import segment_count
 from bot.demo import alerts_for_today
 from models import Contact, Subscription
 from tests.fakes.signing import FAKE_PHONE
@@ -160,7 +160,7 @@ def test_naming_a_hazard_after_a_price_answer_subscribes_to_that_hazard(alerts, 
 
 
 def test_the_engine_never_records_a_subscription_without_consent(app, db):
-    from bot.engine import Engine
+    from bot.conversations.engine import Engine
     from flows.base import Effect, Result
 
     with db.session() as s:

@@ -6,11 +6,11 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from bot.digests import send_calendar_tips, send_price_digest, week_tag
-from bot.gsm7 import segment_count, to_gsm7
-from bot.imports.prices import import_prices
-from bot.runtime import services
-from bot.sender import Sender
+from bot.proactive.digests import send_calendar_tips, send_price_digest, week_tag
+from flows.gsm7 import segment_count, to_gsm7
+from bot.knowledge.prices import import_prices
+from bot.services import services
+from bot.outbound.sender import Sender
 from flows.calendar_tips import calendar, tip_for, tip_text
 from models import OutboxMessage, Subscription
 from tests.outbox_helpers import NOON, add_contacts

@@ -3,8 +3,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.engine import Inbound
-from bot.runtime import services
+from bot.conversations.engine import Inbound
+from bot.services import services
 from models import Contact, ConversationState, HandoffRequest, Message, utcnow
 from tests.fakes.signing import FAKE_PHONE
 

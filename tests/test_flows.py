@@ -45,7 +45,7 @@ def test_subscribe_runs_consent_language_region_then_saves():
     assert last.state is None
     assert last.effects[-1].kind == "set_profile"
     assert last.effects[-1].values == {"language": "qu", "region": "puno"}
-    from bot.gsm7 import segment_count, to_gsm7
+    from flows.gsm7 import segment_count, to_gsm7
 
     assert "AVISAME" in last.replies[0]  # says how to choose what to receive, not "soon"
     assert segment_count(to_gsm7(last.replies[0])) == 1
@@ -130,7 +130,7 @@ def test_nlu_down_free_text_asks_for_numbers():
 
 
 def test_every_menu_reply_fits_one_sms_after_gsm7_rewriting():
-    from bot.gsm7 import segment_count, to_gsm7
+    from flows.gsm7 import segment_count, to_gsm7
 
     contexts = [("hola", "greet"), ("???", "out_of_scope"), ("1", None), ("2", None), ("3", None),
                 ("0", None)]

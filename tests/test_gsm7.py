@@ -1,7 +1,7 @@
 """GSM-7 rewriting and SMS segment counting."""
 import pytest
 
-from bot.gsm7 import encoding, is_gsm7, segment_count, to_gsm7
+from flows.gsm7 import encoding, is_gsm7, segment_count, to_gsm7
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -4,7 +4,7 @@ from datetime import date
 import pytest
 import yaml
 
-from bot.gsm7 import segment_count, to_gsm7
+from flows.gsm7 import segment_count, to_gsm7
 from flows.knowledge import KB_DIR, MIN_SCORE, Topic, best_match, find, knowledge_base, load_file
 from flows.catalog import t
 

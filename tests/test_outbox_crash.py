@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from bot import broadcasts
-from bot.runtime import services
+from bot.proactive import broadcasts
+from bot.services import services
 from models import Broadcast, OutboxMessage, utcnow
 from tests.conftest import OUTPUT_DIR, closed_port_url
 from tests.fakes.twilio_api import FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN

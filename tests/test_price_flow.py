@@ -4,7 +4,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.gsm7 import segment_count, to_gsm7
+from flows.gsm7 import segment_count, to_gsm7
 from flows import ContactView, Ctx, prices
 from flows.base import State
 from flows.records import MarketView, PriceView

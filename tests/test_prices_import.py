@@ -4,7 +4,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from bot.imports import prices as price_import
+from bot.knowledge import prices as price_import
 from models import Market, PriceReport, Product
 from tests.topics import DATA, cli
 

@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import select
 
-from bot.runtime import services
+from bot.services import services
 from models import Subscription
 from tests.conftest import _empty_tables, make_app
 from tests.fakes.signing import inbound_form, new_sid, post_signed

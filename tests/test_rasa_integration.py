@@ -11,7 +11,7 @@ pytestmark = pytest.mark.rasa
 
 @pytest.fixture
 def nlu_app(database_url, rasa_url):
-    from bot.runtime import services
+    from bot.services import services
     from tests.conftest import _empty_tables
 
     app = make_app(database_url, NLU_URL=rasa_url)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.gsm7 import segment_count
-from bot.ratelimit import RateLimiter, from_settings
-from bot.runtime import services
-from bot.sender import Sender
+from flows.gsm7 import segment_count
+from bot.outbound.ratelimit import RateLimiter, from_settings
+from bot.services import services
+from bot.outbound.sender import Sender
 from bot.settings import from_env
 from tests.outbox_helpers import NOON, add_contacts, outbox_app
 from tests.test_sender import queue

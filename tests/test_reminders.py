@@ -6,11 +6,11 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from bot import reminders
+from bot.proactive import reminders
 from bot.jobs import JOBS
-from bot.outbox import RefusedTopic
-from bot.runtime import services
-from bot.sender import Sender
+from bot.outbound.outbox import RefusedTopic
+from bot.services import services
+from bot.outbound.sender import Sender
 from models import Contact, OutboxMessage, Reminder, Subscription
 from tests.outbox_helpers import NOON, add_contacts, give_date
 from tests.outbox_helpers import app, db  # noqa: F401 - fixtures

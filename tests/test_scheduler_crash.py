@@ -11,8 +11,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select, text
 
-from bot import broadcasts
-from bot.runtime import services
+from bot.proactive import broadcasts
+from bot.services import services
 from bot.scheduler import JOB_TABLE, TIMETABLE
 from models import Broadcast, OutboxMessage, utcnow
 from tests.conftest import closed_port_url, make_app

@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.outbox import RefusedTopic, enqueue
-from bot.runtime import services
-from bot.sender import RateLimiter, Sender
+from bot.outbound.outbox import RefusedTopic, enqueue
+from bot.services import services
+from bot.outbound.sender import RateLimiter, Sender
 from models import Contact, ConversationState, Message, OutboxMessage, utcnow
 from tests.fakes.signing import post_signed
 from tests.outbox_helpers import NIGHT, NOON, add_contacts, outbox_app
@@ -274,7 +274,7 @@ def test_claims_no_more_than_it_can_send_within_its_lease(database_url, fake_twi
 
 
 def test_worker_threads_share_the_work_and_send_each_once(app, db, fake_twilio):
-    from bot.sender import run_workers
+    from bot.outbound.sender import run_workers
 
     now = utcnow()
     with db.session() as s:

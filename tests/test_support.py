@@ -4,7 +4,7 @@ from datetime import date, timedelta
 import yaml
 from sqlalchemy import String, Text, select
 
-from bot.gsm7 import segment_count, to_gsm7
+from flows.gsm7 import segment_count, to_gsm7
 from bot.jobs import expire_conversations
 from flows import ContactView, State, directory, support
 from models import Base, ConversationState, HandoffRequest, Message, utcnow

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot import reminders, surveys
-from bot.engine import Inbound
+from bot.proactive import reminders
+from bot.surveys import service as surveys
+from bot.conversations.engine import Inbound
 from bot.jobs import JOBS
-from bot.runtime import services
-from bot.sender import Sender
-from bot.survey_results import results
+from bot.services import services
+from bot.outbound.sender import Sender
+from bot.surveys.results import results
 from flows.dates import read_day
 from models import Contact, OutboxMessage, SurveyAnswer, SurveyParticipant
 from tests.outbox_helpers import NOON, add_contacts

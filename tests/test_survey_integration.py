@@ -6,9 +6,9 @@ from html import unescape
 
 from sqlalchemy import select
 
-from bot import surveys
-from bot.runtime import services
-from bot.sender import Sender
+from bot.surveys import service as surveys
+from bot.services import services
+from bot.outbound.sender import Sender
 from models import OutboxMessage, Survey, SurveyAnswer, SurveyParticipant
 from tests.fakes.signing import inbound_form, new_sid, post_signed
 from tests.outbox_helpers import NOON, add_contacts

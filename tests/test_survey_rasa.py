@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot import surveys
-from bot.engine import Inbound
-from bot.runtime import services
+from bot.surveys import service as surveys
+from bot.conversations.engine import Inbound
+from bot.services import services
 from models import Contact, SurveyAnswer, SurveyParticipant, utcnow
 from tests.conftest import _empty_tables, make_app
 from tests.test_surveys import SAMPLE

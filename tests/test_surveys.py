@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot import broadcasts, surveys
-from bot.engine import Inbound
+from bot.proactive import broadcasts
+from bot.surveys import service as surveys
+from bot.conversations.engine import Inbound
 from bot.jobs import JOBS
-from bot.runtime import services
+from bot.services import services
 from bot.scheduler import TIMETABLE
-from bot.survey_results import results, write_csv
+from bot.surveys.results import results, write_csv
 from models import (Broadcast, Contact, ConversationState, Message, OutboxMessage, Survey, SurveyAnswer,
                     SurveyParticipant)
 from tests.outbox_helpers import NOON, add_contacts
@@ -164,7 +165,7 @@ def test_a_violence_topic_can_never_be_a_survey_message(app, db):
     with db.session() as s:
         add_contacts(s, 1)
     sid = load_sample(db)
-    from bot.outbox import RefusedTopic, enqueue
+    from bot.outbound.outbox import RefusedTopic, enqueue
 
     with pytest.raises(RefusedTopic), db.session() as s:
         enqueue(s, key="x", source="survey", contact_id=1, channel="sms", body="x", now=NOON,

@@ -7,7 +7,7 @@ import pytest
 import requests
 import urllib3
 
-from bot.twilio_rest import BaseUrlHttpClient, SendResult, build_client, send_message
+from bot.channels.twilio import BaseUrlHttpClient, SendResult, build_client, send_message
 from tests.fakes.guard import RealTwilioReached, block_real_twilio
 from tests.fakes.twilio_api import FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN, FakeTwilioAPI, count_segments
 
@@ -162,7 +162,7 @@ def test_wrong_auth_token(fake):
 
 @pytest.mark.parametrize("sid,token", [(None, None), ("", "tok"), (FAKE_ACCOUNT_SID, None)])
 def test_missing_credentials_disable_outbound(caplog, sid, token):
-    with caplog.at_level(logging.WARNING, logger="bot.twilio_rest"):
+    with caplog.at_level(logging.WARNING, logger="bot.channels.twilio"):
         assert build_client(sid, token) is None
     assert "TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN not set: outbound messages disabled" in caplog.text
 

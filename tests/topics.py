@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import Engine, Inbound
-from bot.runtime import services
+from bot.conversations.engine import Engine, Inbound
+from bot.services import services
 from nlu import rules
 from nlu.classifier import Parse
 from tests.fakes.signing import FAKE_PHONE

@@ -9,8 +9,8 @@ from flask import Blueprint, Flask, abort, render_template, request
 from flask_login import LoginManager, current_user, login_required
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from bot.phones import mask
-from bot.runtime import services
+from bot.channels.phones import mask
+from bot.services import services
 from models import AuditLog, User
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
@@ -115,7 +115,7 @@ def _csrf_error(error: CSRFError):
 
 def init_app(app: Flask) -> None:
     """Register the console, CSRF protection, sessions and secure cookie settings."""
-    from bot import webhook
+    from bot.channels import webhooks as webhook
     from bot.console import (admin, auth, campaigns, conversations, dashboard,  # noqa: F401
                              handoffs, reminders, retraining, review, surveys)
 

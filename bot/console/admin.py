@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from bot.console import audit, bp, page
-from bot.runtime import services
+from bot.services import services
 from models import ROLES, AuditLog, User
 
 MIN_PASSWORD = 10

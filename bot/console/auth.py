@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from bot.console import audit, bp
-from bot.runtime import services
+from bot.services import services
 from models import AuditLog, User, utcnow
 
 IP_FAILURE_LIMIT, IP_WINDOW = 20, timedelta(minutes=15)

@@ -8,14 +8,14 @@ from datetime import datetime
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
-from bot import broadcasts
+from bot.proactive import broadcasts
 from bot.console import LIMA, audit, bp, get_or_404, page
 from bot.console.csvout import csv_response
 from bot.console.dashboard import hbars
-from bot.gsm7 import segment_count, to_gsm7
-from bot.outbox import STATUSES, counts, in_quiet_hours
-from bot.phones import mask
-from bot.runtime import services
+from flows.gsm7 import segment_count, to_gsm7
+from bot.outbound.outbox import STATUSES, counts, in_quiet_hours
+from bot.channels.phones import mask
+from bot.services import services
 from models import Broadcast, Contact, OutboxMessage, utcnow
 
 STATUS_NAMES = {"queued": "en cola", "sending": "enviando", "sent": "enviado",
@@ -37,8 +37,8 @@ class SegmentField:
     choices: tuple = ()
 
 
-# The audience fields, in form order. A new segment key in bot/broadcasts.py is one line here;
-# a line whose key bot/broadcasts.py does not know (yet) is left off the form.
+# The audience fields, in form order. A new segment key in bot/proactive/broadcasts.py is one line here;
+# a line whose key bot/proactive/broadcasts.py does not know (yet) is left off the form.
 SEGMENT_FIELDS = (
     SegmentField("region", "Regiones", "list", "p. ej. junin, puno"),
     SegmentField("province", "Provincias", "list", "p. ej. huancayo, chucuito"),
@@ -53,7 +53,7 @@ SEGMENT_FIELDS = (
 
 
 def segment_fields() -> list[SegmentField]:
-    """Return the audience fields bot/broadcasts.py accepts."""
+    """Return the audience fields bot/proactive/broadcasts.py accepts."""
     return [f for f in SEGMENT_FIELDS if f.key in broadcasts.SEGMENT_KEYS]
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased
 
 from bot.console import LIMA, audit, bp, page
-from bot.runtime import services
+from bot.services import services
 from models import Contact, Message
 from nlu.classifier import INTENTS
 

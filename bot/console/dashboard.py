@@ -7,7 +7,7 @@ from flask import render_template, request
 from sqlalchemy import func, select
 
 from bot.console import LIMA, bp, page
-from bot.runtime import services
+from bot.services import services
 from models import Contact, Message, utcnow
 
 UNCLEAR = ("out_of_scope", "nlu_fallback")

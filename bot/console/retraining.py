@@ -6,8 +6,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from bot.console import audit, bp, page
-from bot.runtime import services
-from bot.training_runs import RunInProgress, active_run, enqueue
+from bot.services import services
+from bot.training.runs import RunInProgress, active_run, enqueue
 from models import TrainingRun, utcnow
 
 RUNS_SHOWN = 20

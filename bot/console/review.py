@@ -9,9 +9,9 @@ from sqlalchemy import or_, select
 
 from bot.console import audit, bp, page
 from bot.console.conversations import is_restricted, restricted_contacts
-from bot.console.training import (DATA_DIR, EntityNotFound, annotate, clean_text,
+from bot.training.export import (DATA_DIR, EntityNotFound, annotate, clean_text,
                                   export_training, load_synonyms, parse_entities)
-from bot.runtime import services
+from bot.services import services
 from models import REDACTED, Contact, Message, Review, utcnow
 from nlu.classifier import INTENTS
 

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from bot.db import migrate
-from bot.engine import Inbound
-from bot.runtime import services
+from bot.conversations.engine import Inbound
+from bot.services import services
 from models import AuditLog, Contact, HandoffRequest, User
 from tests.conftest import OUTPUT_DIR, make_app
 from tests.console.conftest import _HASH, FARMER_PHONE, PASSWORD, VIOLENT_PHONE, email_of

@@ -11,8 +11,8 @@ from werkzeug.serving import make_server
 
 from bot.db import migrate
 from bot.jobs import JOBS
-from bot.runtime import services
-from bot.sender import Sender
+from bot.services import services
+from bot.outbound.sender import Sender
 from models import Contact, HandoffRequest, OutboxMessage, User
 from tests.conftest import make_app
 from tests.console.conftest import _HASH, email_of

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.runtime import services
-from bot.sender import Sender
+from bot.services import services
+from bot.outbound.sender import Sender
 from models import (AuditLog, Contact, ConversationState, HandoffRequest, Message, OutboxMessage)
 from tests.console.conftest import csrf_token
 from tests.fakes.signing import post_signed

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot import reminders
+from bot.proactive import reminders
 from models import AuditLog, OutboxMessage, Reminder
 from tests.console.conftest import csrf_token
 from tests.outbox_helpers import NOON, add_contacts, give_date

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.console.retrain import retrain
+from bot.training.retrain import retrain
 from models import Review
 
 pytestmark = pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")

@@ -6,9 +6,9 @@ import io
 
 from sqlalchemy import select
 
-from bot import surveys
-from bot.engine import Inbound
-from bot.runtime import services
+from bot.surveys import service as surveys
+from bot.conversations.engine import Inbound
+from bot.services import services
 from models import AuditLog, Contact, OutboxMessage, Survey, utcnow
 from tests.console.conftest import csrf_token
 from tests.test_surveys import SAMPLE

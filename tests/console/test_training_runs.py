@@ -10,11 +10,11 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from bot import training_runs
-from bot.console.retrain import heldout_as_rasa_yaml
+from bot.training import runs as training_runs
+from bot.training.retrain import heldout_as_rasa_yaml
 from bot.jobs import JOBS
 from bot.scheduler import TIMETABLE
-from bot.training_runs import STALE_AFTER, RunInProgress, RunLog, claim, enqueue, run_queued
+from bot.training.runs import STALE_AFTER, RunInProgress, RunLog, claim, enqueue, run_queued
 from models import AuditLog, Review, TrainingRun, utcnow
 from nlu.evaluate import HELDOUT_FILE, load_cases
 from tests.console.conftest import csrf_token, email_of
@@ -213,7 +213,7 @@ def no_training_here(monkeypatch):
 
     monkeypatch.setattr(training_runs, "retrain", refuse)
     monkeypatch.setattr("nlu.runtime.train", refuse)
-    monkeypatch.setattr("bot.console.retrain.rasa_accuracy", refuse)
+    monkeypatch.setattr("bot.training.retrain.rasa_accuracy", refuse)
 
 
 def test_the_button_only_queues_a_run_and_audits_who_asked(as_role, db, staff, no_training_here):

@@ -8,9 +8,9 @@ from flask import Flask, current_app
 
 from bot import channels
 from bot.db import Database
-from bot.engine import Engine
+from bot.conversations.engine import Engine
 from bot.settings import Settings
-from bot.twilio_rest import build_client
+from bot.channels.twilio import build_client
 from nlu.classifier import Classifier
 from nlu.client import RasaClient
 

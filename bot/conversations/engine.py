@@ -14,12 +14,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import flows
-from bot import surveys
+from bot.surveys import service as surveys
 from bot.db import Database
-from bot.facts import Facts
+from bot.conversations.facts import Facts
 from bot import channels
-from bot.gsm7 import segment_count
-from bot.phones import InvalidPhone, mask, normalise, split_address
+from flows.gsm7 import segment_count
+from bot.channels.phones import InvalidPhone, mask, normalise, split_address
 from flows import menu, support
 from flows.base import ContactView, Ctx, Result, State
 from flows.catalog import t

@@ -14,8 +14,8 @@ from types import SimpleNamespace
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.facts import Facts
-from bot.outbox import LIMA, check_topic, enqueue_many, free_text_channel
+from bot.conversations.facts import Facts
+from bot.outbound.outbox import LIMA, check_topic, enqueue_many, free_text_channel
 from flows import calendar_tips
 from flows.catalog import t
 from flows.fit import join_lines

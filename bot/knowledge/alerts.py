@@ -18,7 +18,7 @@ from defusedxml import DefusedXmlException
 from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
-from bot.imports.files import read_bytes
+from bot.knowledge.files import read_bytes
 from flows.places import key, regions_of_area
 from models import Alert, AlertArea, AlertInfo, utcnow
 from models.alerts import CANCELLED, CURRENT, SUPERSEDED
@@ -57,7 +57,7 @@ class AlertImport:
     unchanged: int = 0
     superseded: int = 0
     cancelled: int = 0
-    pushes: int = 0  # outbox rows queued for subscribers (bot/alert_pushes.py)
+    pushes: int = 0  # outbox rows queued for subscribers (bot/proactive/alert_pushes.py)
 
     def summary(self) -> str:
         return (f"imported {self.imported}, unchanged {self.unchanged}, superseded "
@@ -190,7 +190,7 @@ def hazards_of(text: str) -> list[str]:
 
 def import_alerts(session: Session, path: Path, now: datetime | None = None) -> AlertImport:
     """Import the alerts in `path` and queue their pushes in `session` (the caller commits)."""
-    from bot.alert_pushes import queue_alert_pushes
+    from bot.proactive.alert_pushes import queue_alert_pushes
 
     now = now or utcnow()
     parsed = sorted(read_alerts(path), key=lambda a: a["sent"])

@@ -9,7 +9,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from bot.cli_common import audience_options, require_migrated
-from bot.runtime import services
+from bot.services import services
 from models import Survey, SurveyParticipant, utcnow
 
 
@@ -23,7 +23,7 @@ def survey_group() -> None:
 @with_appcontext
 def survey_load(files: tuple[str, ...]) -> None:
     """Validate survey files (flows/data/surveys/*.yml) and store them, by slug."""
-    from bot import surveys
+    from bot.surveys import service as surveys
 
     require_migrated()
     for path in files:
@@ -40,7 +40,7 @@ def survey_load(files: tuple[str, ...]) -> None:
 @with_appcontext
 def survey_list() -> None:
     """List surveys with their status and response rate."""
-    from bot.survey_results import rates
+    from bot.surveys.results import rates
 
     require_migrated()
     with services().db.session() as s:
@@ -69,7 +69,7 @@ def survey_send(slug, region, province, language, used_channel, active_days, dry
     Sending again adds only contacts not yet invited. Opted-out and unconsented
     contacts, and anyone near a conversation about violence, are never invited.
     """
-    from bot import surveys
+    from bot.surveys import service as surveys
 
     require_migrated()
     segment = {"region": list(region), "province": list(province), "language": list(language),
@@ -95,8 +95,8 @@ def survey_send(slug, region, province, language, used_channel, active_days, dry
 @with_appcontext
 def survey_results(slug: str) -> None:
     """Print response rates and the results of each question."""
-    from bot import surveys
-    from bot.survey_results import results
+    from bot.surveys import service as surveys
+    from bot.surveys.results import results
 
     require_migrated()
     try:
@@ -135,8 +135,8 @@ def survey_results(slug: str) -> None:
 @with_appcontext
 def survey_export(slug: str, csv_path: str, full_phone: bool) -> None:
     """Export the answers as CSV, one row per participant, one column per question."""
-    from bot import surveys
-    from bot.survey_results import write_csv
+    from bot.surveys import service as surveys
+    from bot.surveys.results import write_csv
 
     require_migrated()
     try:
@@ -159,7 +159,7 @@ def survey_export(slug: str, csv_path: str, full_phone: bool) -> None:
 @with_appcontext
 def survey_close(slug: str) -> None:
     """Close a survey now: open participations expire and no answer is taken any more."""
-    from bot import surveys
+    from bot.surveys import service as surveys
 
     require_migrated()
     try:

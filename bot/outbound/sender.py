@@ -43,9 +43,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from bot.ratelimit import RateLimiter, from_settings
-from bot.sender_recovery import recover
-from bot.outbox import (in_quiet_hours, inside_whatsapp_window, quiet_hours_end,
+from bot.outbound.ratelimit import RateLimiter, from_settings
+from bot.outbound.recovery import recover
+from bot.outbound.outbox import (in_quiet_hours, inside_whatsapp_window, quiet_hours_end,
                         stop_after_carrier_opt_out)
 from flows import support
 from models import Contact, ConversationState, Message, OutboxMessage, utcnow

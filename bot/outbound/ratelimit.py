@@ -11,7 +11,7 @@ import threading
 import time
 
 from bot import channels
-from bot.gsm7 import segment_count
+from flows.gsm7 import segment_count
 
 UNITS = ("segments", "messages")
 # Claiming: how many segments an SMS is assumed to have when sizing a batch.

@@ -8,7 +8,7 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
-from bot.runtime import services
+from bot.services import services
 
 PROGRESS_MIN_ROWS = 1000  # smaller files import in well under a second
 
@@ -21,7 +21,7 @@ PROGRESS_MIN_ROWS = 1000  # smaller files import in well under a second
 def import_prices_command(csv_file: Path, source: str | None) -> None:
     """Import a price bulletin CSV; re-importing the same rows changes nothing."""
     from bot.cli_common import require_migrated
-    from bot.imports.prices import BulletinError, import_prices
+    from bot.knowledge.prices import BulletinError, import_prices
 
     require_migrated()
 
@@ -51,7 +51,7 @@ def _bar(rows):
 def import_alerts_command(xml_file: Path) -> None:
     """Import CAP 1.2 alerts (one <alert> or a feed); Update/Cancel supersede what they name."""
     from bot.cli_common import require_migrated
-    from bot.imports.alerts import AlertFileError, import_alerts
+    from bot.knowledge.alerts import AlertFileError, import_alerts
 
     require_migrated()
     try:

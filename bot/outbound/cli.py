@@ -14,13 +14,13 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from bot.cli_common import audience_options, pairs, require_migrated
-from bot.runtime import services
+from bot.services import services
 from models import Broadcast, OutboxMessage, utcnow
 
 
 def _survey_answer(value: str | None) -> dict | None:
     """Turn "cosecha-2026:usa_biol=no" into the survey_answer segment."""
-    from bot import broadcasts
+    from bot.proactive import broadcasts
 
     if not value:
         return None
@@ -31,7 +31,7 @@ def _survey_answer(value: str | None) -> dict | None:
 
 
 def _lima_time(value: str | None) -> datetime | None:
-    from bot.outbox import LIMA
+    from bot.outbound.outbox import LIMA
 
     if not value:
         return None
@@ -60,7 +60,7 @@ def outbox_group() -> None:
 @with_appcontext
 def outbox_status(broadcast_id: int | None) -> None:
     """Show how many outbox messages are in each status."""
-    from bot.outbox import counts
+    from bot.outbound.outbox import counts
 
     require_migrated()
     with services().db.session() as s:
@@ -81,7 +81,7 @@ def sender_command(once: bool, batch: int | None, workers: int | None) -> None:
     """Run the outbox sender: claim due messages and send them through Twilio."""
     from dataclasses import replace
 
-    from bot.sender import run_workers
+    from bot.outbound.sender import run_workers
 
     require_migrated()
     svc = services()
@@ -94,7 +94,7 @@ def sender_command(once: bool, batch: int | None, workers: int | None) -> None:
         with svc.db.session() as s:
             due = s.query(OutboxMessage).filter(OutboxMessage.status.in_(["queued", "sending"]),
                                                 OutboxMessage.next_attempt_at <= utcnow()).count()
-        logging.getLogger("bot.twilio_rest").setLevel(logging.ERROR)
+        logging.getLogger("bot.channels.twilio").setLevel(logging.ERROR)
         with click.progressbar(length=due, label="sending", file=sys.stderr) as bar:
             totals = run_workers(svc, workers, once=True, progress=bar.update)
         click.echo(json.dumps(totals, sort_keys=True))
@@ -146,7 +146,7 @@ def broadcast_create(name, texts, region, province, language, used_channel, acti
                      red_alert, at,
                      cron) -> None:
     """Create a draft broadcast; preview it, then send it."""
-    from bot import broadcasts
+    from bot.proactive import broadcasts
 
     require_migrated()
     segment = {"region": list(region), "province": list(province), "language": list(language),
@@ -172,7 +172,7 @@ def broadcast_create(name, texts, region, province, language, used_channel, acti
 @with_appcontext
 def broadcast_preview(broadcast_id: int) -> None:
     """Show recipients, SMS segments after GSM-7 rewriting and the estimated cost."""
-    from bot.broadcasts import preview
+    from bot.proactive.broadcasts import preview
 
     require_migrated()
     svc = services()
@@ -199,7 +199,7 @@ def broadcast_preview(broadcast_id: int) -> None:
 @with_appcontext
 def broadcast_send(broadcast_id: int) -> None:
     """Schedule a draft; if its time has come, queue its messages now."""
-    from bot import broadcasts
+    from bot.proactive import broadcasts
 
     require_migrated()
     now = utcnow()
@@ -224,7 +224,7 @@ def broadcast_send(broadcast_id: int) -> None:
 @with_appcontext
 def broadcast_cancel(broadcast_id: int) -> None:
     """Cancel a broadcast and its messages not yet sent."""
-    from bot import broadcasts
+    from bot.proactive import broadcasts
 
     require_migrated()
     try:

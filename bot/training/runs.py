@@ -3,7 +3,7 @@
 The console button and `retrain-nlu --queue` only add a `queued` row. The
 scheduler's `retrain_nlu` job (bot/jobs.py) fails runs whose heartbeat stopped,
 claims the oldest queued run, commits `running`, and then runs
-bot.console.retrain.retrain: export, train, compare on the held-out set, keep
+bot.training.retrain.retrain: export, train, compare on the held-out set, keep
 the better model. The CLI without --queue runs one in the foreground the same way.
 """
 from __future__ import annotations
@@ -21,8 +21,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.console.retrain import Evaluate, Train, rasa_accuracy, retrain
-from bot.console.training import DATA_DIR, EXPORT_NAME
+from bot.training.retrain import Evaluate, Train, rasa_accuracy, retrain
+from bot.training.export import DATA_DIR, EXPORT_NAME
 from models import TrainingRun, utcnow
 from nlu.evaluate import HELDOUT_FILE
 

@@ -9,7 +9,7 @@ import click
 from flask.cli import with_appcontext
 
 from bot.cli_common import audience_options, pairs, require_migrated
-from bot.runtime import services
+from bot.services import services
 from models import utcnow
 
 
@@ -32,7 +32,7 @@ def reminder_group() -> None:
 def reminder_create(name, date_field, days, texts, region, province, language, crop,
                     subscriptions, topic) -> None:
     """Create an active reminder; the daily job queues it for each contact once."""
-    from bot import reminders
+    from bot.proactive import reminders
 
     require_migrated()
     segment = {"region": list(region), "province": list(province), "language": list(language),
@@ -53,7 +53,7 @@ def reminder_create(name, date_field, days, texts, region, province, language, c
 @with_appcontext
 def reminder_list(include_canceled: bool) -> None:
     """List reminders, newest first."""
-    from bot.reminders import list_reminders
+    from bot.proactive.reminders import list_reminders
 
     require_migrated()
     with services().db.session() as s:
@@ -70,7 +70,7 @@ def reminder_list(include_canceled: bool) -> None:
 @with_appcontext
 def reminder_preview(reminder_id: int, days: int) -> None:
     """Show who is due in the next days (phones masked), the text per language, segments and cost."""
-    from bot import reminders
+    from bot.proactive import reminders
 
     require_migrated()
     try:
@@ -94,7 +94,7 @@ def reminder_preview(reminder_id: int, days: int) -> None:
 
 
 def _move(reminder_id: int, status: str) -> None:
-    from bot import reminders
+    from bot.proactive import reminders
 
     require_migrated()
     try:
@@ -145,8 +145,8 @@ def contact_set_date(phone: str, field: str, day) -> None:
     """Store a date the contact gave (only with their consent), for reminders."""
     from sqlalchemy import select
 
-    from bot.phones import InvalidPhone, normalise
-    from bot.reminders import ReminderError, set_contact_date
+    from bot.channels.phones import InvalidPhone, normalise
+    from bot.proactive.reminders import ReminderError, set_contact_date
     from models import Contact
 
     require_migrated()

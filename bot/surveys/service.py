@@ -16,9 +16,10 @@ import yaml
 from sqlalchemy import Boolean, Integer, String, and_, case, cast, func, literal, select, update
 from sqlalchemy.orm import Session
 
-from bot.broadcasts import segment_conditions, uses_channel
-from bot.outbox import (WHATSAPP_WINDOW, cancel_queued, check_topic, dialect_insert, enqueue_many,
+from bot.proactive.broadcasts import segment_conditions, uses_channel
+from bot.outbound.outbox import (WHATSAPP_WINDOW, cancel_queued, check_topic, dialect_insert, enqueue_many,
                         first_attempt_at)
+from bot.settings import PROJECT_ROOT
 from flows import support
 from flows import survey as flow
 from flows.catalog import t
@@ -27,11 +28,11 @@ from models import (Contact, ConversationState, Message, OutboxMessage, Survey, 
 from models.base import UTCDateTime
 from models.surveys import OPEN
 
-SURVEYS_DIR = Path(__file__).resolve().parent.parent / "flows" / "data" / "surveys"
+SURVEYS_DIR = PROJECT_ROOT / "flows" / "data" / "surveys"
 LANGUAGES = ("es", "qu", "ay")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,58}$")
 VIOLENCE_LOOKBACK = timedelta(days=30)
-DATE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")  # as bot.reminders.FIELD
+DATE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")  # as bot.proactive.reminders.FIELD
 ANSWER_WINDOW = timedelta(hours=24)  # after this, only readable answers go to the survey
 
 
@@ -201,7 +202,7 @@ def send(session: Session, s: Survey, segment: dict, now: datetime, progress=Non
     """
     if s.status == "closed" or (s.closes_at and s.closes_at <= now):
         raise SurveyError(f"survey {s.slug} is closed")
-    from bot.broadcasts import SEGMENT_KEYS
+    from bot.proactive.broadcasts import SEGMENT_KEYS
 
     segment = {k: v for k, v in (segment or {}).items() if v not in (None, [], "")}
     if set(segment) - SEGMENT_KEYS:
@@ -301,7 +302,7 @@ def record_answer(session: Session, contact_id: int, values: dict, now: datetime
 
 def _save_date(session: Session, contact_id: int, name: str, iso: str) -> None:
     """Store a date answer in the contact's profile["dates"] (reminders read it there)."""
-    from bot.reminders import ReminderError, set_contact_date
+    from bot.proactive.reminders import ReminderError, set_contact_date
 
     contact = session.get(Contact, contact_id)
     try:

@@ -2,7 +2,7 @@
 
 Such a row is never resent blindly: once its lease has run out, a sender takes
 it over and asks Twilio's message list whether the message arrived (see the
-docstring of bot/sender.py for the whole argument).
+docstring of bot/outbound/sender.py for the whole argument).
 
     sending ──(lease over; found at Twilio)──▶ sent
        │

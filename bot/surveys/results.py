@@ -8,7 +8,7 @@ from collections import Counter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.phones import mask
+from bot.channels.phones import mask
 from models import Contact, Survey, SurveyAnswer, SurveyParticipant
 
 STATUSES = ("invited", "answering", "completed", "stopped", "left", "expired")

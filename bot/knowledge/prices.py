@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.imports.files import read_bytes
+from bot.knowledge.files import read_bytes
 from flows.places import key, places_in, region_of_name
 from flows.products import product_aliases, split_variety
 from models import Market, PriceReport, Product, utcnow

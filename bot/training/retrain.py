@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from bot.console.training import (DATA_DIR, EXPORT_NAME, ExportReport, clean_text,
+from bot.training.export import (DATA_DIR, EXPORT_NAME, ExportReport, clean_text,
                                   export_training, render_yaml)
 
 Evaluate = Callable[[Path, Path], float]

@@ -13,8 +13,8 @@ from sqlalchemy import (JSON, Boolean, Integer, String, Text, case, cast, exists
                         null, or_, select)
 from sqlalchemy.orm import Session
 
-from bot.gsm7 import segment_count, to_gsm7
-from bot.outbox import (LIMA, cancel_queued, check_topic, dialect_insert, first_attempt_at,
+from flows.gsm7 import segment_count, to_gsm7
+from bot.outbound.outbox import (LIMA, cancel_queued, check_topic, dialect_insert, first_attempt_at,
                         in_quiet_hours, inside_whatsapp_window)
 from models import Broadcast, Contact, OutboxMessage, Subscription
 from models.base import UTCDateTime
@@ -97,7 +97,7 @@ def uses_channel(name: str):
 def segment_conditions(seg: dict, now: datetime, channel: str | None = None) -> tuple[list, object]:
     """Return the SQL conditions of a segment's audience and the channel expression per contact.
 
-    Shared by broadcasts and surveys (bot/surveys.py). Opted-out and unconsented
+    Shared by broadcasts and surveys (bot/surveys/service.py). Opted-out and unconsented
     contacts are never in an audience.
     """
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from bot.gsm7 import to_gsm7
+from flows.gsm7 import to_gsm7
 from bot.settings import Settings
-from bot.twilio_rest import SendResult, send_message
+from bot.channels.twilio import SendResult, send_message
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.engine import Inbound
-from bot.outbox import stop_after_carrier_opt_out
-from bot.runtime import services
+from bot.conversations.engine import Inbound
+from bot.outbound.outbox import stop_after_carrier_opt_out
+from bot.services import services
 from models import Message, OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)

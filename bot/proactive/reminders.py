@@ -14,9 +14,9 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
-from bot import broadcasts
-from bot.gsm7 import segment_count, to_gsm7
-from bot.outbox import LIMA, cancel_queued, check_topic, enqueue_many, free_text_channel
+from bot.proactive import broadcasts
+from flows.gsm7 import segment_count, to_gsm7
+from bot.outbound.outbox import LIMA, cancel_queued, check_topic, enqueue_many, free_text_channel
 from flows.records import lima_date
 from models import Contact, Reminder
 

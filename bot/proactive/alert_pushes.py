@@ -19,8 +19,8 @@ from types import SimpleNamespace
 from sqlalchemy import and_, exists, false, or_, select
 from sqlalchemy.orm import Session
 
-from bot.facts import Facts
-from bot.outbox import cancel_queued, enqueue_many, free_text_channel
+from bot.conversations.facts import Facts
+from bot.outbound.outbox import cancel_queued, enqueue_many, free_text_channel
 from flows import climate
 from flows.catalog import t
 from flows.fit import fits, shorten
