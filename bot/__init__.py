@@ -1,12 +1,18 @@
-"""Chaski: the Flask app factory and the subsystems it wires together."""
+"""Chaski: the Flask app factory. Each package wires itself in through its `init_app`."""
 from __future__ import annotations
 
 import logging
 
 from flask import Flask
+from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot import settings as settings_mod
+from bot import (channels, cli, console, conversations, health, knowledge, outbound, proactive,
+                 services, surveys, training)
+from bot.channels import webhooks
+
+csrf = CSRFProtect()
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -24,13 +30,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     # the public URL Twilio called; PUBLIC_URL overrides it entirely.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)
 
-    from bot import cli, console, knowledge, services, health
-    from bot.channels import webhooks
-
     services.init_app(app)
-    webhooks.init_app(app)
-    health.init_app(app)
-    console.init_app(app)
-    cli.init_app(app)
-    knowledge.init_app(app)
+    csrf.init_app(app)
+    csrf.exempt(webhooks.bp)  # Twilio cannot send a CSRF token: its webhooks check a signature
+    for package in (channels, health, conversations, outbound, proactive, surveys, knowledge,
+                    training, console, cli):
+        package.init_app(app)
     return app

@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.proactive import broadcasts
-from bot.jobs import run_job, send_due_broadcasts
+from bot.jobs import run_job
+from bot.proactive.broadcasts import send_due_broadcasts
 from bot.services import services
 from bot.outbound.sender import Sender
 from models import Broadcast, Contact, OutboxMessage, utcnow

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot.proactive import reminders
 from bot.jobs import JOBS
-from bot.outbound.outbox import RefusedTopic
+from bot.outbound.policy import RefusedTopic
 from bot.services import services
 from bot.outbound.sender import Sender
 from models import Contact, OutboxMessage, Reminder, Subscription

@@ -6,7 +6,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.outbound.outbox import RefusedTopic, enqueue
+from bot.outbound.outbox import enqueue
+from bot.outbound.policy import RefusedTopic
 from bot.services import services
 from bot.outbound.sender import RateLimiter, Sender
 from models import Contact, ConversationState, Message, OutboxMessage, utcnow

@@ -5,7 +5,7 @@ import yaml
 from sqlalchemy import String, Text, select
 
 from flows.gsm7 import segment_count, to_gsm7
-from bot.jobs import expire_conversations
+from bot.conversations.jobs import expire_conversations
 from flows import ContactView, State, directory, support
 from models import Base, ConversationState, HandoffRequest, Message, utcnow
 from tests.fakes.signing import FAKE_PHONE, inbound_form, new_sid, post_signed

@@ -165,7 +165,8 @@ def test_a_violence_topic_can_never_be_a_survey_message(app, db):
     with db.session() as s:
         add_contacts(s, 1)
     sid = load_sample(db)
-    from bot.outbound.outbox import RefusedTopic, enqueue
+    from bot.outbound.outbox import enqueue
+    from bot.outbound.policy import RefusedTopic
 
     with pytest.raises(RefusedTopic), db.session() as s:
         enqueue(s, key="x", source="survey", contact_id=1, channel="sms", body="x", now=NOON,

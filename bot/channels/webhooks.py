@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from functools import wraps
 
-from flask import Blueprint, Flask, Response, abort, request
+from flask import Blueprint, Response, abort, request
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
@@ -97,6 +97,3 @@ def status():
             stop_after_carrier_opt_out(session, outbox.contact_id, utcnow())
     return Response(status=204)
 
-
-def init_app(app: Flask) -> None:
-    app.register_blueprint(bp)

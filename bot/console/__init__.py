@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, abort, render_template, request
 from flask_login import LoginManager, current_user, login_required
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError
 
 from bot.channels.phones import mask
 from bot.services import services
@@ -15,7 +15,6 @@ from models import AuditLog, User
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                static_folder="static", static_url_path="/static")
-csrf = CSRFProtect()
 login_manager = LoginManager()
 login_manager.login_view = "console.login"
 login_manager.login_message = "Inicia sesión para entrar a la consola."
@@ -114,10 +113,12 @@ def _csrf_error(error: CSRFError):
 
 
 def init_app(app: Flask) -> None:
-    """Register the console, CSRF protection, sessions and secure cookie settings."""
-    from bot.channels import webhooks as webhook
+    """Register the console, its sessions and secure cookie settings, and `create-user`."""
+    # Imported here, not at the top: the page modules import `bp` and `page` from this module.
     from bot.console import (admin, auth, campaigns, conversations, dashboard,  # noqa: F401
                              handoffs, reminders, retraining, review, surveys)
+    from bot.console.cli import cli
+    from bot.cli import add_commands
 
     https = (app.config["CHASKI"].public_url or "").startswith("https://")
     app.config.update(
@@ -126,11 +127,9 @@ def init_app(app: Flask) -> None:
         REMEMBER_COOKIE_SECURE=https, PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
         WTF_CSRF_TIME_LIMIT=8 * 3600,
     )
-    csrf.init_app(app)
-    # Twilio cannot send a CSRF token: its webhooks keep the signature check instead.
-    csrf.exempt(webhook.bp)
     login_manager.init_app(app)
     app.register_blueprint(bp)
     app.register_error_handler(CSRFError, _csrf_error)
     app.jinja_env.filters["lima"] = lima_time
     app.jinja_env.globals.update(show_phone=show_phone, allowed=allowed)
+    add_commands(app, cli)

@@ -13,7 +13,8 @@ from bot.console import LIMA, audit, bp, get_or_404, page
 from bot.console.csvout import csv_response
 from bot.console.dashboard import hbars
 from flows.gsm7 import segment_count, to_gsm7
-from bot.outbound.outbox import STATUSES, counts, in_quiet_hours
+from bot.outbound.outbox import STATUSES, counts
+from bot.outbound.policy import in_quiet_hours
 from bot.channels.phones import mask
 from bot.services import services
 from models import Broadcast, Contact, OutboxMessage, utcnow

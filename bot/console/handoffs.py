@@ -9,7 +9,7 @@ from bot.conversations import handoffs as handoff_replies
 from bot.console import audit, bp, page
 from bot.console.conversations import (audit_restricted_listing, is_restricted,
                                        restricted_contacts)
-from bot.outbound.outbox import inside_whatsapp_window
+from bot.outbound.policy import inside_whatsapp_window
 from bot.services import services
 from models import Contact, HandoffRequest, utcnow
 

@@ -9,6 +9,7 @@ from bot.console import audit, bp, page
 from bot.services import services
 from bot.training.runs import RunInProgress, active_run, enqueue
 from models import TrainingRun, utcnow
+from nlu import runtime as nlu_runtime
 
 RUNS_SHOWN = 20
 REFRESH_SECONDS = 10
@@ -16,11 +17,9 @@ REFRESH_SECONDS = 10
 
 def model_for_current_data() -> str | None:
     """Return the name of the model the current nlu/data trains (what the next start serves)."""
-    from nlu.runtime import NLURuntimeError, model_name
-
     try:
-        return model_name()
-    except NLURuntimeError:
+        return nlu_runtime.model_name()
+    except nlu_runtime.NLURuntimeError:
         return None
 
 

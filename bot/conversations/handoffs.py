@@ -19,7 +19,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.outbound.outbox import PRIVATE_REPLY_TOPIC, enqueue, inside_whatsapp_window
+from bot.outbound.outbox import PRIVATE_REPLY_TOPIC, enqueue
+from bot.outbound.policy import inside_whatsapp_window
 from models import AuditLog, Contact, HandoffRequest, Message, OutboxMessage
 
 SOURCE = "handoff"

@@ -1,63 +1,27 @@
-"""Write proactive messages into the outbox: idempotent keys, quiet hours, counts.
+"""Write proactive messages into the outbox: idempotent keys, counts, cancelling.
 
 Every proactive message goes through here, inside the caller's transaction, so
-the outbox row commits (or rolls back) with whatever created it.
+the outbox row commits (or rolls back) with whatever created it. The rules each
+row obeys (quiet hours, violence, the 24-hour window) are in bot/outbound/policy.py.
 """
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlalchemy import case, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from flows import support
+from bot.outbound.policy import check_topic, first_attempt_at
 from models import Contact, OutboxMessage
 from models.outbox import PRIVATE_REPLY_TOPIC
 
-LIMA = ZoneInfo("America/Lima")
-QUIET_START, QUIET_END = time(21, 0), time(7, 0)  # Lima time; red climate alerts excepted
 STATUSES = ["queued", "sending", "sent", "delivered", "read", "undelivered", "failed", "canceled"]
-
-
-class RefusedTopic(ValueError):
-    """Nothing proactive is ever created about violence (DESIGN.md safety rules)."""
-
-
-def in_quiet_hours(now: datetime) -> bool:
-    """Tell whether `now` falls between 21:00 and 07:00 in Lima."""
-    local = now.astimezone(LIMA).time()
-    return local >= QUIET_START or local < QUIET_END
-
-
-def quiet_hours_end(now: datetime) -> datetime:
-    """Return the next 07:00 Lima time after `now`, in UTC (or `now` outside quiet hours)."""
-    if not in_quiet_hours(now):
-        return now
-    local = now.astimezone(LIMA)
-    day = local.date() if local.time() < QUIET_END else local.date() + timedelta(days=1)
-    return datetime.combine(day, QUIET_END, tzinfo=LIMA).astimezone(now.tzinfo)
-
-
-def first_attempt_at(now: datetime, urgent: bool) -> datetime:
-    """Return when a new row may first be sent: now, or the end of quiet hours."""
-    return now if urgent else quiet_hours_end(now)
-
-
-def check_topic(topic: str | None) -> None:
-    """Refuse to create proactive messages about violence."""
-    if topic and topic.lower() in {support.FLOW, "gbv", "gbv_support", "violence"}:
-        raise RefusedTopic("never start a conversation about violence: no proactive messages "
-                           f"on topic {topic!r}")
 
 
 def dialect_insert(session: Session):
     """Return the dialect's INSERT that supports ON CONFLICT DO NOTHING."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def enqueue_many(session: Session, rows: list[dict], now: datetime, chunk: int = 5000,
@@ -119,19 +83,3 @@ def stop_after_carrier_opt_out(session: Session, contact_id: int, now: datetime)
     session.execute(update(Contact).where(Contact.id == contact_id, Contact.opted_out_at.is_(None))
                     .values(opted_out_at=now).execution_options(synchronize_session=False))
     return cancel_queued(session, now, "contact opted out (21610)", contact_id=contact_id)
-
-
-WHATSAPP_WINDOW = timedelta(hours=24)
-
-
-def inside_whatsapp_window(last_inbound: datetime | None, now: datetime) -> bool:
-    """Tell whether free-form WhatsApp is allowed: the contact wrote within the last 24 hours."""
-    return last_inbound is not None and now - last_inbound < WHATSAPP_WINDOW
-
-
-def free_text_channel(contact, now: datetime) -> str:
-    """Return WhatsApp when the contact may get free text there now, else SMS."""
-    if "whatsapp" in (contact.channels or []) and inside_whatsapp_window(
-            contact.last_whatsapp_inbound_at, now):
-        return "whatsapp"
-    return "sms"

@@ -45,9 +45,9 @@ from sqlalchemy.orm import Session
 
 from bot.outbound.ratelimit import RateLimiter, from_settings
 from bot.outbound.recovery import recover
-from bot.outbound.outbox import (in_quiet_hours, inside_whatsapp_window, quiet_hours_end,
-                        stop_after_carrier_opt_out)
-from flows import support
+from bot.outbound.outbox import stop_after_carrier_opt_out
+from bot.outbound.policy import (in_open_support, in_quiet_hours, inside_whatsapp_window,
+                                 is_violence_topic, opted_out, quiet_hours_end)
 from models import Contact, ConversationState, Message, OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
@@ -56,10 +56,14 @@ MAX_BACKOFF = timedelta(hours=1)
 
 
 def run_workers(services, workers: int, once: bool = True, progress=None,
-                stop=lambda: False) -> dict:
-    """Run `workers` senders in threads sharing one rate limiter; return their summed counts."""
-    first = Sender(services)
-    senders = [first] + [Sender(services, limiter=first.limiter) for _ in range(workers - 1)]
+                stop=lambda: False, batch: int | None = None) -> dict:
+    """Run `workers` senders in threads sharing one rate limiter; return their summed counts.
+
+    `batch` (rows claimed at a time) overrides OUTBOX_BATCH for these senders only.
+    """
+    first = Sender(services, batch=batch)
+    senders = [first] + [Sender(services, limiter=first.limiter, batch=batch)
+                         for _ in range(workers - 1)]
     lock, totals, errors = threading.Lock(), {}, []
 
     def report(n):
@@ -93,14 +97,15 @@ class Sender:
     """Send due outbox rows; several may run at once on PostgreSQL."""
 
     def __init__(self, services, *, name: str | None = None, clock=time.monotonic,
-                 sleep=time.sleep, now=utcnow, limiter: RateLimiter | None = None):
+                 sleep=time.sleep, now=utcnow, limiter: RateLimiter | None = None,
+                 batch: int | None = None):
         s = services.settings
         self.services, self.db, self.settings = services, services.db, s
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.limiter = limiter or from_settings(s, clock, sleep)
         self.clock, self.sleep, self.now = clock, sleep, now
         self.lease = timedelta(seconds=s.outbox_lease_seconds)
-        self.batch = s.outbox_batch
+        self.batch = batch or s.outbox_batch
         self.status_callback = f"{s.public_url}/webhooks/twilio/status" if s.public_url else None
         self.postgres = self.db.engine.dialect.name == "postgresql"
 
@@ -219,8 +224,7 @@ class Sender:
                 select(OutboxMessage, Contact, ConversationState.expires_at)
                 .join(Contact, Contact.id == OutboxMessage.contact_id)
                 .outerjoin(ConversationState, (ConversationState.contact_id == Contact.id)
-                           & (ConversationState.flow == support.FLOW)
-                           & (ConversationState.expires_at > now))
+                           & in_open_support(now))
                 .where(OutboxMessage.id == row_id)).first()
             if found is None:
                 return "lost_claim"
@@ -252,9 +256,9 @@ class Sender:
 
     def _check(self, row: OutboxMessage, contact: Contact, open_support, now) -> str | None:
         """Cancel or defer a row that must not go out now; return that outcome or None."""
-        if contact.opted_out_at is not None:
+        if opted_out(contact):
             return self._cancel(row, "contact opted out", now)
-        if row.topic and row.topic == support.FLOW:
+        if is_violence_topic(row.topic):
             return self._cancel(row, "never a proactive message about violence", now)
         if row.not_after is not None and row.not_after <= now:
             return self._cancel(row, "expired before it could be sent", now)

@@ -20,7 +20,8 @@ from sqlalchemy import and_, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from bot.conversations.facts import Facts
-from bot.outbound.outbox import cancel_queued, enqueue_many, free_text_channel
+from bot.outbound.outbox import cancel_queued, enqueue_many
+from bot.outbound.policy import free_text_channel, reachable
 from flows import climate
 from flows.catalog import t
 from flows.fit import fits, shorten
@@ -158,7 +159,7 @@ def _recipients(session: Session, regions: list[str], hazards: list[str], red: b
     if informed is not None:
         audience = or_(audience, Contact.id.in_(informed))
     return session.execute(select(*RECIPIENT_COLUMNS).where(
-        Contact.consent_at.is_not(None), Contact.opted_out_at.is_(None), audience)
+        *reachable(), audience)
         .order_by(Contact.id)).all()
 
 

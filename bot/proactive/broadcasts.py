@@ -14,8 +14,9 @@ from sqlalchemy import (JSON, Boolean, Integer, String, Text, case, cast, exists
 from sqlalchemy.orm import Session
 
 from flows.gsm7 import segment_count, to_gsm7
-from bot.outbound.outbox import (LIMA, cancel_queued, check_topic, dialect_insert, first_attempt_at,
-                        in_quiet_hours, inside_whatsapp_window)
+from bot.outbound.outbox import cancel_queued, dialect_insert
+from bot.outbound.policy import (LIMA, check_topic, first_attempt_at, in_quiet_hours,
+                                 inside_whatsapp_window, reachable)
 from models import Broadcast, Contact, OutboxMessage, Subscription
 from models.base import UTCDateTime
 
@@ -101,7 +102,7 @@ def segment_conditions(seg: dict, now: datetime, channel: str | None = None) -> 
     contacts are never in an audience.
     """
 
-    conditions = [Contact.opted_out_at.is_(None), Contact.consent_at.is_not(None)]
+    conditions = reachable()
     for key, column in (("region", Contact.region), ("province", Contact.province),
                         ("language", Contact.language)):
         if seg.get(key):

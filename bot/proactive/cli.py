@@ -1,19 +1,170 @@
-"""CLI for reminders and contact dates: `reminder create|list|preview|pause|resume|cancel`,
-`contact set-date`, `job run NAME`."""
+"""Proactive messages' commands: `broadcast create|preview|send|cancel|list`,
+`reminder create|list|preview|pause|resume|cancel` and `contact set-date`."""
 from __future__ import annotations
 
 import json
-from datetime import date
+import sys
+from datetime import date, datetime
 
 import click
-from flask.cli import with_appcontext
+from flask.cli import AppGroup
+from sqlalchemy import select
 
-from bot.cli_common import audience_options, pairs, require_migrated
+from bot.cli import PHONE, audience_options, needs_schema, pairs
+from bot.outbound.policy import LIMA
+from bot.proactive import broadcasts, reminders
 from bot.services import services
-from models import utcnow
+from models import Broadcast, Contact, utcnow
+
+cli = AppGroup("proactive", help="Broadcast and reminder commands.")
 
 
-@click.group("reminder")
+def _survey_answer(value: str | None) -> dict | None:
+    """Turn "cosecha-2026:usa_biol=no" into the survey_answer segment."""
+    if not value:
+        return None
+    try:
+        return broadcasts.parse_survey_answer(value)
+    except broadcasts.BroadcastError as exc:
+        raise click.BadParameter(str(exc), param_hint="--survey-answer") from None
+
+
+def _lima_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"):
+        try:
+            return datetime.strptime(value, fmt).replace(tzinfo=LIMA)
+        except ValueError:
+            continue
+    raise click.BadParameter(f"{value!r} is not 'YYYY-MM-DD HH:MM' (Lima time)", param_hint="--at")
+
+
+def _broadcast(session, broadcast_id: int) -> Broadcast:
+    b = session.get(Broadcast, broadcast_id)
+    if b is None:
+        raise click.ClickException(f"no broadcast {broadcast_id} (see `broadcast list`)")
+    return b
+
+
+@cli.group("broadcast")
+def broadcast_group() -> None:
+    """Create, preview, send and cancel broadcasts to a segment of contacts."""
+
+
+@broadcast_group.command("create")
+@click.option("--name", required=True, help="A name staff will recognise.")
+@click.option("--text", "texts", multiple=True, required=True, metavar="LANG=TEXT",
+              help="The message per language (es, qu, ay); Spanish is the fallback.")
+@audience_options("region", "province", "language")
+@click.option("--used-channel", type=click.Choice(["sms", "whatsapp"]),
+              help="Only contacts who have written on this channel.")
+@audience_options("active_days", "crop", "subscription")
+@click.option("--survey-answer", metavar="SURVEY:QUESTION=ANSWER",
+              help="Only contacts who gave this answer, e.g. cosecha-2026:usa_biol=no.")
+@click.option("--channel", type=click.Choice(["sms", "whatsapp"]),
+              help="Send on this channel (default: WhatsApp to those who use it, else SMS).")
+@click.option("--template", help="Approved WhatsApp template ContentSid (HX...) used outside 24 h.")
+@click.option("--template-var", "template_vars", multiple=True, metavar="NAME=VALUE",
+              help="A template variable, e.g. 1=Junin (repeatable).")
+@click.option("--topic", help="What it is about (prices, climate, agroecology...).")
+@click.option("--red-alert", is_flag=True, help="A red climate alert: may be sent in quiet hours.")
+@click.option("--at", "at", help="Send once at 'YYYY-MM-DD HH:MM' Lima time (default: when sent).")
+@click.option("--cron", help="Recurring, crontab in Lima time, e.g. '0 8 * * 1'.")
+@needs_schema
+def broadcast_create(name, texts, region, province, language, used_channel, active_days, crop,
+                     subscriptions, survey_answer, channel, template, template_vars, topic,
+                     red_alert, at,
+                     cron) -> None:
+    """Create a draft broadcast; preview it, then send it."""
+    segment = {"region": list(region), "province": list(province), "language": list(language),
+               "channel": used_channel, "active_days": active_days, "crop": list(crop),
+               "subscription": list(subscriptions), "survey_answer": _survey_answer(survey_answer)}
+    try:
+        with services().db.session() as s:
+            if segment["survey_answer"]:
+                broadcasts.check_survey_answer(s, segment["survey_answer"])
+            b = broadcasts.create(s, name=name, texts=pairs(texts, "--text"), segment=segment,
+                                  channel=channel, content_sid=template,
+                                  content_variables=pairs(template_vars, "--template-var") or None,
+                                  topic=topic, urgent=red_alert, send_at=_lima_time(at), cron=cron,
+                                  now=utcnow())
+            broadcast_id = b.id
+    except ValueError as exc:  # BroadcastError, RefusedTopic
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"broadcast {broadcast_id} created (draft). Next: broadcast preview {broadcast_id}")
+
+
+@broadcast_group.command("preview")
+@click.argument("broadcast_id", type=int)
+@needs_schema
+def broadcast_preview(broadcast_id: int) -> None:
+    """Show recipients, SMS segments after GSM-7 rewriting and the estimated cost."""
+    svc = services()
+    with svc.db.session() as s:
+        b = _broadcast(s, broadcast_id)
+        p = broadcasts.preview(s, b, utcnow(), svc.settings)
+    click.echo(f"broadcast {b.id} {b.name!r} ({b.status})")
+    click.echo(f"recipients: {p['recipients']} (SMS {p['sms']}, WhatsApp {p['whatsapp']})")
+    for lang, e in sorted(p["by_language"].items()):
+        click.echo(f"  [{lang}] {e['recipients']} recipients; SMS: {e['segments_per_sms']} "
+                   f"segment(s) each: {e['sms_text']!r}")
+        if e["whatsapp_template"]:
+            click.echo(f"       {e['whatsapp_template']} WhatsApp contact(s) outside 24 h: template")
+    click.echo(f"SMS segments: {p['sms_segments']}; estimated cost: {p['estimated_cost']:.2f} USD")
+    if p["whatsapp_outside_window_without_template"]:
+        click.echo(f"warning: {p['whatsapp_outside_window_without_template']} WhatsApp contact(s) "
+                   "are outside the 24-hour window and there is no --template: they will fail")
+    if p["quiet_hours_now"]:
+        click.echo("note: it is quiet hours in Lima (21:00-07:00): messages wait until 07:00")
+
+
+@broadcast_group.command("send")
+@click.argument("broadcast_id", type=int)
+@needs_schema
+def broadcast_send(broadcast_id: int) -> None:
+    """Schedule a draft; if its time has come, queue its messages now."""
+    now = utcnow()
+    try:
+        with services().db.session() as s:
+            b = broadcasts.schedule(s, _broadcast(s, broadcast_id), now)
+            if b.next_run_at > now:
+                click.echo(f"broadcast {b.id} scheduled for {b.next_run_at.astimezone(broadcasts.LIMA):%Y-%m-%d %H:%M} Lima")
+                return
+            total = len(broadcasts.audience(s, b, now))
+            with click.progressbar(length=total, label="queueing",
+                                   file=sys.stderr) as bar:
+                counts = broadcasts.run(s, b, now, progress=bar.update)
+    except broadcasts.BroadcastError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"broadcast {broadcast_id}: {counts['queued']} message(s) queued; the sender "
+               "sends them (flask --app server sender)")
+
+
+@broadcast_group.command("cancel")
+@click.argument("broadcast_id", type=int)
+@needs_schema
+def broadcast_cancel(broadcast_id: int) -> None:
+    """Cancel a broadcast and its messages not yet sent."""
+    try:
+        with services().db.session() as s:
+            counts = broadcasts.cancel(s, _broadcast(s, broadcast_id), utcnow())
+    except broadcasts.BroadcastError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"broadcast {broadcast_id} canceled; {counts['canceled']} queued message(s) canceled")
+
+
+@broadcast_group.command("list")
+@needs_schema
+def broadcast_list() -> None:
+    """List broadcasts, newest first."""
+    with services().db.session() as s:
+        for b in s.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(50)):
+            when = b.cron or (b.next_run_at or b.send_at or b.created_at).strftime("%Y-%m-%d %H:%M UTC")
+            click.echo(f"{b.id:>5}  {b.status:<9}  {when:<20}  {b.name}")
+
+
+@cli.group("reminder")
 def reminder_group() -> None:
     """Define reminders sent N days after a date each contact gave (e.g. sowing)."""
 
@@ -28,13 +179,10 @@ def reminder_group() -> None:
               help="The message per language (es, qu, ay); Spanish is the fallback.")
 @audience_options("region", "province", "language", "crop", "subscription")
 @click.option("--topic", help="What it is about (agroecology, prices...); never violence.")
-@with_appcontext
+@needs_schema
 def reminder_create(name, date_field, days, texts, region, province, language, crop,
                     subscriptions, topic) -> None:
     """Create an active reminder; the daily job queues it for each contact once."""
-    from bot.proactive import reminders
-
-    require_migrated()
     segment = {"region": list(region), "province": list(province), "language": list(language),
                "crop": list(crop), "subscription": list(subscriptions)}
     try:
@@ -50,14 +198,11 @@ def reminder_create(name, date_field, days, texts, region, province, language, c
 
 @reminder_group.command("list")
 @click.option("--all", "include_canceled", is_flag=True, help="Include canceled reminders.")
-@with_appcontext
+@needs_schema
 def reminder_list(include_canceled: bool) -> None:
     """List reminders, newest first."""
-    from bot.proactive.reminders import list_reminders
-
-    require_migrated()
     with services().db.session() as s:
-        for r in list_reminders(s, include_canceled):
+        for r in reminders.list_reminders(s, include_canceled):
             segment = json.dumps(r.segment, ensure_ascii=False) if r.segment else "everyone"
             click.echo(f"{r.id:>5}  {r.status:<8}  {r.date_field} {r.days:+d} days  {r.name}  "
                        f"[{segment}]")
@@ -67,12 +212,9 @@ def reminder_list(include_canceled: bool) -> None:
 @click.argument("reminder_id", type=int)
 @click.option("--days", type=click.IntRange(0, 366), default=7, show_default=True,
               help="Look this many days ahead.")
-@with_appcontext
+@needs_schema
 def reminder_preview(reminder_id: int, days: int) -> None:
     """Show who is due in the next days (phones masked), the text per language, segments and cost."""
-    from bot.proactive import reminders
-
-    require_migrated()
     try:
         with services().db.session() as s:
             r = reminders.get(s, reminder_id)
@@ -93,10 +235,8 @@ def reminder_preview(reminder_id: int, days: int) -> None:
                f"estimated cost USD {cost['estimated_cost']:.2f}")
 
 
+@needs_schema
 def _move(reminder_id: int, status: str) -> None:
-    from bot.proactive import reminders
-
-    require_migrated()
     try:
         with services().db.session() as s:
             result = reminders.set_status(s, reminders.get(s, reminder_id), status, utcnow())
@@ -108,7 +248,6 @@ def _move(reminder_id: int, status: str) -> None:
 
 @reminder_group.command("pause")
 @click.argument("reminder_id", type=int)
-@with_appcontext
 def reminder_pause(reminder_id: int) -> None:
     """Stop queueing a reminder until it is resumed."""
     _move(reminder_id, "paused")
@@ -116,7 +255,6 @@ def reminder_pause(reminder_id: int) -> None:
 
 @reminder_group.command("resume")
 @click.argument("reminder_id", type=int)
-@with_appcontext
 def reminder_resume(reminder_id: int) -> None:
     """Queue a paused reminder again."""
     _move(reminder_id, "active")
@@ -124,65 +262,30 @@ def reminder_resume(reminder_id: int) -> None:
 
 @reminder_group.command("cancel")
 @click.argument("reminder_id", type=int)
-@with_appcontext
 def reminder_cancel(reminder_id: int) -> None:
     """Cancel a reminder for good, and its messages not yet sent."""
     _move(reminder_id, "canceled")
 
 
-@click.group("contact")
+@cli.group("contact")
 def contact_group() -> None:
     """Staff changes to a contact's stored data."""
 
 
 @contact_group.command("set-date")
-@click.option("--phone", required=True, help="The contact's number, e.g. +51900000011 (fake).")
+@click.option("--phone", required=True, type=PHONE, help="The contact's number, e.g. +51900000011 (fake).")
 @click.option("--name", "field", required=True, help="Which date, e.g. siembra.")
 @click.option("--date", "day", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
               help="The date, YYYY-MM-DD.")
-@with_appcontext
+@needs_schema
 def contact_set_date(phone: str, field: str, day) -> None:
     """Store a date the contact gave (only with their consent), for reminders."""
-    from sqlalchemy import select
-
-    from bot.channels.phones import InvalidPhone, normalise
-    from bot.proactive.reminders import ReminderError, set_contact_date
-    from models import Contact
-
-    require_migrated()
-    try:
-        phone = normalise(phone)
-    except InvalidPhone as exc:
-        raise click.BadParameter(str(exc), param_hint="--phone") from exc
     try:
         with services().db.session() as s:
             contact = s.scalar(select(Contact).where(Contact.phone == phone))
             if contact is None:
                 raise click.ClickException(f"no contact with phone {phone}")
-            set_contact_date(s, contact, field, date(day.year, day.month, day.day))
-    except ReminderError as exc:
+            reminders.set_contact_date(s, contact, field, date(day.year, day.month, day.day))
+    except reminders.ReminderError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{phone[:-4]}****: {field} = {day:%Y-%m-%d}")
-
-
-@click.group("job")
-def job_group() -> None:
-    """Run a scheduled job by hand (the scheduler runs them on its timetable)."""
-
-
-@job_group.command("run")
-@click.argument("name")
-@with_appcontext
-def job_run(name: str) -> None:
-    """Run job NAME now (e.g. send_price_digest) and print its counts."""
-    from bot.jobs import JOBS
-
-    require_migrated()
-    if name not in JOBS:
-        raise click.ClickException(f"no job {name!r}; jobs: {', '.join(sorted(JOBS))}")
-    with services().db.session() as s:
-        counts = JOBS[name](s, utcnow())
-    click.echo(json.dumps(counts, sort_keys=True))
-
-
-COMMANDS = [reminder_group, contact_group, job_group]

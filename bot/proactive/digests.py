@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.conversations.facts import Facts
-from bot.outbound.outbox import LIMA, check_topic, enqueue_many, free_text_channel
+from bot.outbound.outbox import enqueue_many
+from bot.outbound.policy import LIMA, check_topic, free_text_channel, reachable
 from flows import calendar_tips
 from flows.catalog import t
 from flows.fit import join_lines
@@ -32,7 +33,7 @@ def _subscribers(session: Session, kind: str) -> dict[Contact, list[Subscription
     rows = session.execute(
         select(Contact, Subscription).join(Subscription, Subscription.contact_id == Contact.id)
         .where(Subscription.kind == kind, Subscription.status == "active",
-               Contact.consent_at.is_not(None), Contact.opted_out_at.is_(None))
+               *reachable())
         .order_by(Contact.id, Subscription.id)).all()
     found: dict[Contact, list[Subscription]] = defaultdict(list)
     for contact, subscription in rows:

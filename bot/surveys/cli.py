@@ -5,27 +5,28 @@ import contextlib
 import sys
 
 import click
-from flask.cli import with_appcontext
+from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from bot.cli_common import audience_options, require_migrated
+from bot.cli import audience_options, needs_schema
 from bot.services import services
+from bot.surveys import service as surveys
+from bot.surveys.results import rates, results, write_csv
 from models import Survey, SurveyParticipant, utcnow
 
+cli = AppGroup("surveys", help="Survey commands.")
 
-@click.group("survey")
+
+@cli.group("survey")
 def survey_group() -> None:
     """Load short surveys from data files, send them to a segment, read the results."""
 
 
 @survey_group.command("load")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@with_appcontext
+@needs_schema
 def survey_load(files: tuple[str, ...]) -> None:
     """Validate survey files (flows/data/surveys/*.yml) and store them, by slug."""
-    from bot.surveys import service as surveys
-
-    require_migrated()
     for path in files:
         try:
             with services().db.session() as s:
@@ -37,12 +38,9 @@ def survey_load(files: tuple[str, ...]) -> None:
 
 
 @survey_group.command("list")
-@with_appcontext
+@needs_schema
 def survey_list() -> None:
     """List surveys with their status and response rate."""
-    from bot.surveys.results import rates
-
-    require_migrated()
     with services().db.session() as s:
         found = s.scalars(select(Survey).order_by(Survey.id.desc())).all()
         if not found:
@@ -62,16 +60,13 @@ def survey_list() -> None:
               help="Only contacts who have written on this channel.")
 @audience_options("active_days")
 @click.option("--dry-run", is_flag=True, help="Only count who would be invited.")
-@with_appcontext
+@needs_schema
 def survey_send(slug, region, province, language, used_channel, active_days, dry_run) -> None:
     """Invite a segment: each new contact gets the first question through the outbox.
 
     Sending again adds only contacts not yet invited. Opted-out and unconsented
     contacts, and anyone near a conversation about violence, are never invited.
     """
-    from bot.surveys import service as surveys
-
-    require_migrated()
     segment = {"region": list(region), "province": list(province), "language": list(language),
                "channel": used_channel, "active_days": active_days}
     now = utcnow()
@@ -92,13 +87,9 @@ def survey_send(slug, region, province, language, used_channel, active_days, dry
 
 @survey_group.command("results")
 @click.argument("slug")
-@with_appcontext
+@needs_schema
 def survey_results(slug: str) -> None:
     """Print response rates and the results of each question."""
-    from bot.surveys import service as surveys
-    from bot.surveys.results import results
-
-    require_migrated()
     try:
         with services().db.session() as s:
             r = results(s, surveys.get(s, slug))
@@ -132,13 +123,9 @@ def survey_results(slug: str) -> None:
               help="Write one row per participant to this CSV file ('-' for stdout).")
 @click.option("--full-phone", is_flag=True,
               help="Write whole phone numbers (default: masked, last 4 digits hidden).")
-@with_appcontext
+@needs_schema
 def survey_export(slug: str, csv_path: str, full_phone: bool) -> None:
     """Export the answers as CSV, one row per participant, one column per question."""
-    from bot.surveys import service as surveys
-    from bot.surveys.results import write_csv
-
-    require_migrated()
     try:
         with services().db.session() as s, (
                 open(csv_path, "w", encoding="utf-8", newline="") if csv_path != "-"
@@ -156,12 +143,9 @@ def survey_export(slug: str, csv_path: str, full_phone: bool) -> None:
 
 @survey_group.command("close")
 @click.argument("slug")
-@with_appcontext
+@needs_schema
 def survey_close(slug: str) -> None:
     """Close a survey now: open participations expire and no answer is taken any more."""
-    from bot.surveys import service as surveys
-
-    require_migrated()
     try:
         with services().db.session() as s:
             n = surveys.expire(s, surveys.get(s, slug), utcnow())
@@ -169,5 +153,3 @@ def survey_close(slug: str) -> None:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{slug}: closed; {n} open participation(s) expired")
 
-
-COMMANDS = [survey_group]

@@ -17,10 +17,10 @@ from sqlalchemy import Boolean, Integer, String, and_, case, cast, func, literal
 from sqlalchemy.orm import Session
 
 from bot.proactive.broadcasts import segment_conditions, uses_channel
-from bot.outbound.outbox import (WHATSAPP_WINDOW, cancel_queued, check_topic, dialect_insert, enqueue_many,
-                        first_attempt_at)
+from bot.outbound.outbox import cancel_queued, dialect_insert, enqueue_many
+from bot.outbound.policy import (WHATSAPP_WINDOW, check_topic, first_attempt_at, in_open_support,
+                                 reachable)
 from bot.settings import PROJECT_ROOT
-from flows import support
 from flows import survey as flow
 from flows.catalog import t
 from models import (Contact, ConversationState, Message, OutboxMessage, Survey, SurveyAnswer,
@@ -179,8 +179,7 @@ def get(session: Session, slug: str) -> Survey:
 # ---- sending ----
 def safe_conditions(now: datetime) -> list:
     """Return the conditions that keep surveys away from anyone near a conversation about violence."""
-    in_support = select(ConversationState.contact_id).where(
-        ConversationState.flow == support.FLOW, ConversationState.expires_at > now)
+    in_support = select(ConversationState.contact_id).where(in_open_support(now))
     violence = select(Message.contact_id).where(Message.redacted.is_(True),
                                                 Message.created_at >= now - VIOLENCE_LOOKBACK)
     return [Contact.id.not_in(in_support), Contact.id.not_in(violence)]
@@ -340,8 +339,7 @@ def send_survey_reminders(session: Session, now: datetime) -> dict:
             .where(SurveyParticipant.survey_id == s.id, SurveyParticipant.status == "invited",
                    SurveyParticipant.reminded_at.is_(None),
                    SurveyParticipant.invited_at <= now - timedelta(hours=s.reminder_after_hours),
-                   Contact.opted_out_at.is_(None), Contact.consent_at.is_not(None),
-                   *safe_conditions(now))).all()
+                   *reachable(), *safe_conditions(now))).all()
         rows = []
         for p, contact in due:
             p.reminded_at = now

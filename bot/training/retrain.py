@@ -19,6 +19,8 @@ from typing import Callable
 
 from bot.training.export import (DATA_DIR, EXPORT_NAME, ExportReport, clean_text,
                                   export_training, render_yaml)
+from nlu import runtime as nlu_runtime
+from nlu.evaluate import load_cases
 
 Evaluate = Callable[[Path, Path], float]
 Train = Callable[[], Path]
@@ -38,8 +40,6 @@ class RetrainResult:
 
 def heldout_as_rasa_yaml(path: Path) -> str:
     """Return the held-out `intent | text | entities` file as Rasa NLU YAML (intents only)."""
-    from nlu.evaluate import load_cases
-
     by_intent: dict[str, list[str]] = {}
     for case in load_cases(Path(path)):
         by_intent.setdefault(case.intent, []).append(clean_text(case.text))
@@ -48,16 +48,15 @@ def heldout_as_rasa_yaml(path: Path) -> str:
 
 def rasa_accuracy(model: Path, heldout: Path) -> float:
     """Return the intent accuracy of `model` on `heldout` (rasa test nlu; .txt is converted)."""
-    from nlu.runtime import PROJECT_ROOT, rasa_env, rasa_executable
-
     with tempfile.TemporaryDirectory(prefix="chaski-eval-") as out:
         if Path(heldout).suffix == ".txt":  # nlu/heldout.txt, the format nlu/evaluate.py reads
             converted = Path(out) / "heldout.yml"
             converted.write_text(heldout_as_rasa_yaml(heldout), encoding="utf-8")
             heldout = converted
-        subprocess.run([str(rasa_executable()), "test", "nlu", "-m", str(model), "-u",
-                        str(heldout), "--out", out, "--no-plot", "--no-errors",
-                        "--no-warnings"], cwd=PROJECT_ROOT, env=rasa_env(), check=True,
+        subprocess.run([str(nlu_runtime.rasa_executable()), "test", "nlu", "-m", str(model),
+                        "-u", str(heldout), "--out", out, "--no-plot", "--no-errors",
+                        "--no-warnings"], cwd=nlu_runtime.PROJECT_ROOT, env=nlu_runtime.rasa_env(),
+                       check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=1800)
         report = json.loads((Path(out) / "intent_report.json").read_text())
     return float(report["accuracy"])

@@ -1,7 +1,7 @@
 """Queue, claim and run NLU retrainings (TrainingRun) outside the web workers.
 
 The console button and `retrain-nlu --queue` only add a `queued` row. The
-scheduler's `retrain_nlu` job (bot/jobs.py) fails runs whose heartbeat stopped,
+scheduler's `retrain_nlu` job (bot/training/jobs.py) fails runs whose heartbeat stopped,
 claims the oldest queued run, commits `running`, and then runs
 bot.training.retrain.retrain: export, train, compare on the held-out set, keep
 the better model. The CLI without --queue runs one in the foreground the same way.
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from bot.training.retrain import Evaluate, Train, rasa_accuracy, retrain
 from bot.training.export import DATA_DIR, EXPORT_NAME
 from models import TrainingRun, utcnow
+from nlu import runtime as nlu_runtime
 from nlu.evaluate import HELDOUT_FILE
 
 log = logging.getLogger(__name__)
@@ -186,9 +187,7 @@ def execute(session: Session, run_id: int, *, train: Train | None = None,
             EXPORT_NAME: target.read_text(encoding="utf-8") if target.exists() else None}
     run_log = RunLog(session.get_bind(), run_id, echo=echo)
     if train is None:
-        from nlu.runtime import train as rasa_train
-
-        train = lambda: rasa_train(echo=run_log)  # noqa: E731
+        train = lambda: nlu_runtime.train(echo=run_log)  # noqa: E731
     try:
         result = retrain(session, Path(heldout), train=train, evaluate=evaluate,
                          data_dir=data_dir, echo=run_log)
