@@ -2,7 +2,7 @@
 
 Each domain package keeps its own commands in an `AppGroup` beside its code
 (bot/<package>/cli.py) and registers them at the top level in its `init_app`,
-so every command name stays as CONTRACT.md fixes it. Here: the one schema check
+so every command name stays as the README documents it. Here: the one schema check
 (`needs_schema`), the options several packages share, and the commands that
 belong to no one domain: `migrate`, `load-demo`, `scheduler`, `job run`.
 """

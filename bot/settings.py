@@ -1,4 +1,4 @@
-"""Read the app's settings from the environment (names fixed by CONTRACT.md)."""
+"""Read the app's settings from the environment (names as README.md "Settings" lists them)."""
 from __future__ import annotations
 
 import os
@@ -17,7 +17,6 @@ class Settings:
     """Hold every setting the app reads; tests pass overrides instead of env vars."""
 
     database_url: str = ""
-    port: int = 5000
     nlu_url: str = "http://127.0.0.1:5005"
     nlu_timeout: float = 2.0
     nlu_min_confidence: float = DEFAULT_MIN_CONFIDENCE
@@ -33,7 +32,6 @@ class Settings:
     secret_key: str = ""
     conversation_ttl_minutes: int = 60
     max_inbound_chars: int = 1600
-    timezone: str = "America/Lima"
     # Outbox sender: messages per second per channel (0 = no limit of ours), the lease
     # after which a row stuck in `sending` is checked with Twilio, retries and prices.
     outbox_rate_sms: float = 10.0
@@ -97,7 +95,6 @@ def from_env(env: dict | None = None) -> Settings:
     get = lambda name: env.get(name) or None  # noqa: E731 - empty string means unset
     return Settings(
         database_url=get("DATABASE_URL") or default_database_url(),
-        port=int(get("PORT") or 5000),
         nlu_url=(get("NLU_URL") or "http://127.0.0.1:5005").rstrip("/"),
         nlu_timeout=float(get("NLU_TIMEOUT") or 2.0),
         twilio_account_sid=get("TWILIO_ACCOUNT_SID"),

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from nlu.classifier import Parse
+from nlu.rules import normalise
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,6 @@ class Ctx:
     @property
     def answer(self) -> str:
         """Return the message normalised for matching a numbered answer."""
-        from nlu.rules import normalise
-
         return normalise(self.text)
 
 

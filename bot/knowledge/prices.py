@@ -1,4 +1,4 @@
-"""Import a price bulletin CSV (CONTRACT.md format) into markets, products and price reports.
+"""Import a price bulletin CSV (the format in README.md) into markets, products and price reports.
 
 All good rows are written in one transaction; a bad row is reported with its
 line number and skipped. Re-importing the same rows changes nothing.

@@ -1,4 +1,4 @@
-"""The rules every proactive message obeys, each in one place (DESIGN.md, field fit).
+"""The rules every proactive message obeys, each in one place.
 
 Whoever writes outbox rows (broadcasts, reminders, digests, alert pushes, surveys,
 staff replies) and the sender that sends them ask these same functions:
@@ -58,7 +58,7 @@ def opted_out(contact: Contact) -> bool:
 
 # ---- violence ---------------------------------------------------------------
 class RefusedTopic(ValueError):
-    """Nothing proactive is ever created about violence (DESIGN.md safety rules)."""
+    """Nothing proactive is ever created about violence (the support conversation's safety rules)."""
 
 
 def is_violence_topic(topic: str | None) -> bool:
