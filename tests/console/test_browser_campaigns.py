@@ -18,7 +18,7 @@ from tests.conftest import make_app
 from tests.console.conftest import _HASH, email_of
 from tests.console.test_browser import CHROMIUM, browser, page, shot, sign_in  # noqa: F401
 from tests.fakes.twilio_api import start_fake_twilio
-from tests.outbox_helpers import NOON, SMS_FROM, WA_FROM, add_contacts, give_date
+from tests.fakes.outbox import NOON, SMS_FROM, WA_FROM, add_contacts, give_date
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")]

@@ -15,8 +15,8 @@ from bot.outbound.sender import Sender
 from models import AuditLog, Broadcast, OutboxMessage
 from tests.console.conftest import csrf_token
 from tests.fakes.signing import post_signed
-from tests.outbox_helpers import NOON, add_contacts
-from tests.outbox_helpers import app, db  # noqa: F401 - fixtures: the app sends to the fake API
+from tests.fakes.outbox import NOON, add_contacts
+from tests.fakes.outbox import app, db  # noqa: F401 - fixtures: the app sends to the fake API
 
 pytestmark = pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")
 NEW = "/console/campanas/nueva"
@@ -260,7 +260,7 @@ def test_every_segment_key_of_the_broadcasts_has_a_form_field(as_role, db):
 
 def test_survey_answer_audience_is_read_and_checked_against_the_survey(as_role, db):
     from bot.surveys import service as surveys
-    from tests.test_surveys import SAMPLE
+    from tests.surveys.test_surveys import SAMPLE
 
     with db.session() as s:
         surveys.load(s, SAMPLE, NOON)

@@ -11,7 +11,7 @@ from flows.records import MarketView, PriceView
 from models import Contact, Subscription
 from nlu.classifier import Parse
 from tests.fakes.signing import FAKE_PHONE
-from tests.topics import DATA, NOW, ask, cli  # noqa: F401 - fixture
+from tests.fakes.topics import DATA, NOW, ask, cli  # noqa: F401 - fixture
 
 SAMPLE = "bot/demo_data/SAMPLE_precios_muestra.csv"
 

@@ -8,8 +8,8 @@ from bot.outbound.ratelimit import RateLimiter, from_settings
 from bot.services import services
 from bot.outbound.sender import Sender
 from bot.settings import from_env
-from tests.outbox_helpers import NOON, add_contacts, outbox_app
-from tests.test_sender import queue
+from tests.fakes.outbox import NOON, add_contacts, outbox_app
+from tests.outbound.test_sender import queue
 
 THREE_SEGMENTS = "Helada fuerte esta noche en las partes altas. " * 8  # 368 GSM-7 characters
 ACCENTED = "Mañana habrá helada en la sierra: cubra sus cultivos y abrigue a sus animales, " \

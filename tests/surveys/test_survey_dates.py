@@ -17,11 +17,11 @@ from bot.outbound.sender import Sender
 from bot.surveys.results import results
 from flows.dates import read_day
 from models import Contact, OutboxMessage, SurveyAnswer, SurveyParticipant
-from tests.outbox_helpers import NOON, add_contacts
+from tests.fakes.outbox import NOON, add_contacts
 from tests.console.conftest import as_role, console_app, staff  # noqa: F401 - fixtures
-from tests.outbox_helpers import app, db  # noqa: F401 - fixtures
+from tests.fakes.outbox import app, db  # noqa: F401 - fixtures
 
-SIEMBRA = Path(__file__).resolve().parent.parent / "flows" / "data" / "surveys" / "siembra-2026.yml"
+SIEMBRA = Path(__file__).resolve().parents[2] / "flows" / "data" / "surveys" / "siembra-2026.yml"
 TODAY = date(2026, 11, 23)  # NOON's date in Lima
 
 

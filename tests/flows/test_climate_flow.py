@@ -8,7 +8,7 @@ from flows.gsm7 import segment_count
 from bot.demo import alerts_for_today
 from models import Contact, Subscription
 from tests.fakes.signing import FAKE_PHONE
-from tests.topics import DATA, NOW, ask, cli  # noqa: F401 - fixture
+from tests.fakes.topics import DATA, NOW, ask, cli  # noqa: F401 - fixture
 
 
 @pytest.fixture

@@ -18,10 +18,10 @@ from bot.scheduler import TIMETABLE
 from bot.surveys.results import results, write_csv
 from models import (Broadcast, Contact, ConversationState, Message, OutboxMessage, Survey, SurveyAnswer,
                     SurveyParticipant)
-from tests.outbox_helpers import NOON, add_contacts
-from tests.outbox_helpers import app, db  # noqa: F401 - fixtures
+from tests.fakes.outbox import NOON, add_contacts
+from tests.fakes.outbox import app, db  # noqa: F401 - fixtures
 
-SAMPLE = Path(__file__).resolve().parent.parent / "flows" / "data" / "surveys" / "cosecha-2026.yml"
+SAMPLE = Path(__file__).resolve().parents[2] / "flows" / "data" / "surveys" / "cosecha-2026.yml"
 PHONE = "+51910000000"  # FAKE: the first number add_contacts hands out
 
 

@@ -12,7 +12,7 @@ from nlu import rules
 from nlu.classifier import Parse
 from tests.fakes.signing import FAKE_PHONE
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 NOW = datetime(2026, 11, 22, 15, 0, tzinfo=timezone.utc)  # 10:00 in Lima
 
 

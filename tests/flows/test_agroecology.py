@@ -6,7 +6,7 @@ from flows import ContactView, State
 from flows.knowledge import knowledge_base
 from models import HandoffRequest, Message
 from tests.fakes.signing import inbound_form, new_sid, post_signed
-from tests.test_flows import turn
+from tests.flows.test_flows import turn
 
 BIOL = knowledge_base().topics["biol"]
 

@@ -17,9 +17,9 @@ from bot.services import services
 from models import Broadcast, OutboxMessage, utcnow
 from tests.conftest import OUTPUT_DIR, closed_port_url
 from tests.fakes.twilio_api import FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN
-from tests.outbox_helpers import SMS_FROM, add_contacts, holding_outbox_key, outbox_app
+from tests.fakes.outbox import SMS_FROM, add_contacts, holding_outbox_key, outbox_app
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FLASK = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "server"]
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from bot.conversations.facts import Facts
 from flows.places import region_of_ubigeo, regions_of_area
 from models import Alert, AlertArea, AlertInfo
-from tests.topics import DATA, NOW, cli
+from tests.fakes.topics import DATA, NOW, cli
 
 
 def count(db, model):

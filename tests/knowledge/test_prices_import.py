@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from bot.knowledge import prices as price_import
 from models import Market, PriceReport, Product
-from tests.topics import DATA, cli
+from tests.fakes.topics import DATA, cli
 
 
 def count(db, model):

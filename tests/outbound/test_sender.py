@@ -12,8 +12,8 @@ from bot.services import services
 from bot.outbound.sender import RateLimiter, Sender
 from models import Contact, ConversationState, Message, OutboxMessage, utcnow
 from tests.fakes.signing import post_signed
-from tests.outbox_helpers import NIGHT, NOON, add_contacts, outbox_app
-from tests.outbox_helpers import app, db  # noqa: F401 - fixtures
+from tests.fakes.outbox import NIGHT, NOON, add_contacts, outbox_app
+from tests.fakes.outbox import app, db  # noqa: F401 - fixtures
 
 
 def queue(db, contacts, now=NOON, body="Mañana habrá helada: cubra sus cultivos", **fields):

@@ -1,39 +1,22 @@
 """Retraining keeps the better model: the old one when held-out accuracy drops."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
 from bot.training.retrain import retrain
 from models import Review
+from tests.console.conftest import console_app, reviewed  # noqa: F401 - fixtures
+from tests.fakes.rasa import FakeRasa
 
 pytestmark = pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")
-
-
-class FakeRasa:
-    """Train and evaluate without Rasa: a model per data version, with a set accuracy."""
-
-    def __init__(self, data_dir: Path, old: float, new: float):
-        self.data_dir, self.scores, self.trained = data_dir, {"old": old, "new": new}, []
-
-    def train(self) -> Path:
-        reviewed = self.data_dir / "reviewed.yml"
-        name = "new" if reviewed.exists() and "radio" in reviewed.read_text() else "old"
-        self.trained.append(name)
-        return Path(f"nlu-{name}.tar.gz")
-
-    def evaluate(self, model: Path, heldout: Path) -> float:
-        assert heldout.name == "heldout.yml"
-        return self.scores[model.name.split("-")[1].split(".")[0]]
 
 
 def run(db, tmp_path, old: float, new: float):
     data = tmp_path / "data"
     data.mkdir(exist_ok=True)
     (data / "reviewed.yml").write_text("version: \"3.1\"\nnlu: []\n")
-    fake = FakeRasa(data, old, new)
+    fake = FakeRasa(data, old, new, heldout_name="heldout.yml")
     with db.session() as s:
         result = retrain(s, tmp_path / "heldout.yml", train=fake.train, evaluate=fake.evaluate,
                          data_dir=data, echo=lambda _: None)

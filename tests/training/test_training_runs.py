@@ -17,30 +17,12 @@ from bot.scheduler import TIMETABLE
 from bot.training.runs import STALE_AFTER, RunInProgress, RunLog, claim, enqueue, run_queued
 from models import AuditLog, Review, TrainingRun, utcnow
 from nlu.evaluate import HELDOUT_FILE, load_cases
-from tests.console.conftest import csrf_token, email_of
+from tests.console.conftest import (as_role, console_app, csrf_token, email_of,  # noqa: F401
+                                    reviewed, staff)  # (fixtures)
+from tests.fakes.rasa import FakeRasa
 
 pytestmark = pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")
 EMPTY = 'version: "3.1"\nnlu: []\n'
-
-
-class FakeRasa:
-    """Train and evaluate without Rasa: the model is named after the data, scores are set."""
-
-    def __init__(self, data_dir: Path, old: float, new: float, fail_on: str | None = None):
-        self.data_dir, self.scores, self.fail_on, self.calls = data_dir, {"old": old, "new": new}, \
-            fail_on, []
-
-    def train(self) -> Path:
-        reviewed = self.data_dir / "reviewed.yml"
-        name = "new" if reviewed.exists() and "radio" in reviewed.read_text() else "old"
-        self.calls.append(f"train {name}")
-        if self.fail_on == f"train {name}":
-            raise RuntimeError("`rasa train nlu` failed with exit code 1")
-        return Path(f"nlu-{name}.tar.gz")
-
-    def evaluate(self, model: Path, heldout: Path) -> float:
-        self.calls.append(f"evaluate {model.name}")
-        return self.scores[model.name.split("-")[1].split(".")[0]]
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 import pytest
 
 from tests.fakes.signing import inbound_form, new_sid, post_signed
-from tests.test_rasa_integration import nlu_app  # noqa: F401 - fixture
+from tests.nlu.test_rasa_integration import nlu_app  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.rasa
 

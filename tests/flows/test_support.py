@@ -9,7 +9,7 @@ from bot.conversations.jobs import expire_conversations
 from flows import ContactView, State, directory, support
 from models import Base, ConversationState, HandoffRequest, Message, utcnow
 from tests.fakes.signing import FAKE_PHONE, inbound_form, new_sid, post_signed
-from tests.test_flows import turn
+from tests.flows.test_flows import turn
 
 PROGRAM_DEPARTMENTS = set(directory.DEPARTMENTS)
 REVEALING = ("violencia", "golpe", "maltrato", "agresor", "abuso", "pareja", "esposo")

@@ -12,8 +12,8 @@ from bot.outbound.policy import RefusedTopic
 from bot.services import services
 from bot.outbound.sender import Sender
 from models import Contact, OutboxMessage, Reminder, Subscription
-from tests.outbox_helpers import NOON, add_contacts, give_date
-from tests.outbox_helpers import app, db  # noqa: F401 - fixtures
+from tests.fakes.outbox import NOON, add_contacts, give_date
+from tests.fakes.outbox import app, db  # noqa: F401 - fixtures
 
 TODAY = date(2026, 11, 23)  # NOON's date in Lima
 

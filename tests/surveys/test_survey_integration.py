@@ -11,9 +11,9 @@ from bot.services import services
 from bot.outbound.sender import Sender
 from models import OutboxMessage, Survey, SurveyAnswer, SurveyParticipant
 from tests.fakes.signing import inbound_form, new_sid, post_signed
-from tests.outbox_helpers import NOON, add_contacts
-from tests.outbox_helpers import app, db  # noqa: F401 - fixtures
-from tests.test_surveys import SAMPLE
+from tests.fakes.outbox import NOON, add_contacts
+from tests.fakes.outbox import app, db  # noqa: F401 - fixtures
+from tests.surveys.test_surveys import SAMPLE
 
 
 def reply_of(response) -> str:

@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 
 from bot.proactive import broadcasts
 from models import Broadcast, OutboxMessage, Subscription
-from tests.outbox_helpers import NOON, add_contacts
-from tests.outbox_helpers import app, db  # noqa: F401 - fixtures
+from tests.fakes.outbox import NOON, add_contacts
+from tests.fakes.outbox import app, db  # noqa: F401 - fixtures
 
 
 def farmers(db) -> dict:

@@ -13,9 +13,9 @@ from bot.services import services
 from bot.outbound.sender import Sender
 from flows.calendar_tips import calendar, tip_for, tip_text
 from models import OutboxMessage, Subscription
-from tests.outbox_helpers import NOON, add_contacts
-from tests.outbox_helpers import app, db  # noqa: F401 - fixtures
-from tests.topics import DATA, ask  # noqa: F401 - fixture
+from tests.fakes.outbox import NOON, add_contacts
+from tests.fakes.outbox import app, db  # noqa: F401 - fixtures
+from tests.fakes.topics import DATA, ask  # noqa: F401 - fixture
 
 JUNE_FIRST = datetime(2026, 6, 1, 13, 0, tzinfo=timezone.utc)  # 08:00 in Lima
 

@@ -12,8 +12,8 @@ from bot.proactive.broadcasts import send_due_broadcasts
 from bot.services import services
 from bot.outbound.sender import Sender
 from models import Broadcast, Contact, OutboxMessage, utcnow
-from tests.outbox_helpers import NOON, add_contacts
-from tests.outbox_helpers import app, db  # noqa: F401 - fixtures
+from tests.fakes.outbox import NOON, add_contacts
+from tests.fakes.outbox import app, db  # noqa: F401 - fixtures
 
 
 def outbox_count(db, **where) -> int:
@@ -195,7 +195,7 @@ def test_outbox_commands_have_help(app, command):
 
 
 def test_rows_carry_text_per_language_channel_template_and_quiet_hours(app, db):
-    from tests.outbox_helpers import NIGHT
+    from tests.fakes.outbox import NIGHT
 
     with db.session() as s:
         es = add_contacts(s, 1)

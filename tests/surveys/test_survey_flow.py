@@ -5,7 +5,7 @@ from flows.base import ContactView, Ctx, State
 from flows.router import respond
 from flows.survey import SurveyTurn
 from nlu.classifier import Parse
-from tests.outbox_helpers import NOON
+from tests.fakes.outbox import NOON
 
 
 def test_clearly_another_question_after_a_re_ask_goes_to_normal_routing():

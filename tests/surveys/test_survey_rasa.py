@@ -10,7 +10,7 @@ from bot.conversations.engine import Inbound
 from bot.services import services
 from models import Contact, SurveyAnswer, SurveyParticipant, utcnow
 from tests.conftest import _empty_tables, make_app
-from tests.test_surveys import SAMPLE
+from tests.surveys.test_surveys import SAMPLE
 
 pytestmark = pytest.mark.rasa
 PHONES = ["+51900000041", "+51900000042"]  # FAKE test numbers

@@ -13,10 +13,10 @@ from bot.knowledge.alerts import import_alerts
 from bot.services import services
 from bot.outbound.sender import Sender
 from models import Alert, Contact, ConversationState, OutboxMessage, Subscription
-from tests.outbox_helpers import add_contacts
-from tests.outbox_helpers import app, db  # noqa: F401 - fixtures
+from tests.fakes.outbox import add_contacts
+from tests.fakes.outbox import app, db  # noqa: F401 - fixtures
 from tests.fakes.signing import FAKE_PHONE
-from tests.topics import DATA, NOW, ask, cli  # noqa: F401 - fixture
+from tests.fakes.topics import DATA, NOW, ask, cli  # noqa: F401 - fixture
 
 EXPIRES = datetime(2026, 11, 24, 13, 0, tzinfo=timezone.utc)  # cap_heladas.xml <expires>
 
