@@ -7,9 +7,8 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bot import settings as settings_mod
 from bot import (channels, cli, console, conversations, health, knowledge, outbound, proactive,
-                 services, surveys, training)
+                 services, settings as settings_mod, surveys, training)
 from bot.channels import webhooks
 
 csrf = CSRFProtect()

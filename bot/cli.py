@@ -17,7 +17,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from bot import scheduler
-from bot.channels.phones import InvalidPhone, normalise
+from bot.channels.phones import InvalidPhone, to_e164
 from bot.db import is_migrated, migrate
 from bot.demo import load_demo
 from bot.jobs import JOBS
@@ -53,7 +53,7 @@ class PhoneType(click.ParamType):
 
     def convert(self, value, param, ctx):
         try:
-            return normalise(value)
+            return to_e164(value)
         except InvalidPhone as exc:
             self.fail(str(exc), param, ctx)
 

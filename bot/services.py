@@ -7,10 +7,10 @@ from functools import cached_property
 from flask import Flask, current_app
 
 from bot import channels
-from bot.db import Database
-from bot.conversations.engine import Engine
-from bot.settings import Settings
 from bot.channels.twilio import build_client
+from bot.conversations.engine import Engine
+from bot.db import Database
+from bot.settings import Settings
 from nlu.classifier import Classifier
 from nlu.client import RasaClient
 

@@ -1,4 +1,4 @@
-"""Normalise phone numbers and Twilio addresses to E.164."""
+"""Phone numbers and Twilio addresses: E.164 (`to_e164`), channel prefixes, masking."""
 from __future__ import annotations
 
 import phonenumbers
@@ -20,7 +20,7 @@ def split_address(address: str) -> tuple[str, str]:
     return "sms", address
 
 
-def normalise(number: str, region: str = DEFAULT_REGION) -> str:
+def to_e164(number: str, region: str = DEFAULT_REGION) -> str:
     """Return `number` in E.164 (+51 when no country code is given)."""
     try:
         parsed = phonenumbers.parse(number, region)

@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import wraps
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, abort, render_template, request
-from flask_login import LoginManager, current_user, login_required
+from flask import Blueprint, Flask, abort, render_template
+from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError
 
 from bot.channels.phones import mask
+from bot.console.access import allowed
 from bot.services import services
-from models import AuditLog, User
+from models import User
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -20,53 +20,6 @@ login_manager.login_view = "console.login"
 login_manager.login_message = "Inicia sesión para entrar a la consola."
 login_manager.session_protection = "strong"
 LIMA = ZoneInfo("America/Lima")
-
-# Which roles open which page; tests walk this table for every role.
-ACCESS = {
-    "dashboard": {"admin", "coordinator", "reviewer", "counsellor"},
-    "conversations": {"admin", "coordinator", "reviewer", "counsellor"},
-    "review": {"admin", "reviewer"},
-    "retrain": {"admin", "reviewer"},
-    "handoffs": {"admin", "coordinator", "counsellor"},
-    "campaigns": {"admin", "coordinator"},
-    "surveys": {"admin", "coordinator"},
-    "reminders": {"admin", "coordinator"},
-    "users": {"admin"},
-    "audit": {"admin"},
-}
-
-
-def allowed(page: str, user=None) -> bool:
-    """Return whether `user` (the current one by default) may open `page`."""
-    user = user or current_user
-    return bool(getattr(user, "is_authenticated", False)) and user.role in ACCESS[page]
-
-
-def page(name: str):
-    """Require a signed-in user whose role may open the page `name` (else 403)."""
-
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def checked(*args, **kwargs):
-            if not allowed(name):
-                abort(403)
-            return view(*args, **kwargs)
-
-        return checked
-
-    return decorator
-
-
-def audit(action: str, target: str | None = None, user: User | None = None,
-          email: str | None = None, **detail) -> None:
-    """Add one row to the audit log, in its own transaction."""
-    user = user if user is not None else (current_user if current_user.is_authenticated else None)
-    with services().db.session() as session:
-        session.add(AuditLog(user_id=user.id if user else None,
-                             email=email or (user.email if user else None), action=action,
-                             target=target, detail=detail, ip=request.remote_addr))
-
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:

@@ -8,15 +8,16 @@ from datetime import datetime
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
-from bot.proactive import broadcasts
-from bot.console import LIMA, audit, bp, get_or_404, page
+from bot.channels.phones import mask
+from bot.console import LIMA, bp, get_or_404
+from bot.console.access import audit, page
 from bot.console.csvout import csv_response
 from bot.console.dashboard import hbars
-from flows.gsm7 import segment_count, to_gsm7
 from bot.outbound.outbox import STATUSES, counts
 from bot.outbound.policy import in_quiet_hours
-from bot.channels.phones import mask
+from bot.proactive import broadcasts
 from bot.services import services
+from flows.gsm7 import segment_count, to_gsm7
 from models import Broadcast, Contact, OutboxMessage, utcnow
 
 STATUS_NAMES = {"queued": "en cola", "sending": "enviando", "sent": "enviado",

@@ -6,7 +6,8 @@ from datetime import datetime, time, timedelta
 from flask import render_template, request
 from sqlalchemy import func, select
 
-from bot.console import LIMA, bp, page
+from bot.console import LIMA, bp
+from bot.console.access import page
 from bot.services import services
 from models import Contact, Message, utcnow
 

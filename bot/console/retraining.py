@@ -5,7 +5,8 @@ from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from bot.console import audit, bp, page
+from bot.console import bp
+from bot.console.access import audit, page
 from bot.services import services
 from bot.training.runs import RunInProgress, active_run, enqueue
 from models import TrainingRun, utcnow

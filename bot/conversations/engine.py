@@ -19,7 +19,7 @@ from bot.db import Database
 from bot.conversations.facts import Facts
 from bot import channels
 from flows.gsm7 import segment_count
-from bot.channels.phones import InvalidPhone, mask, normalise, split_address
+from bot.channels.phones import InvalidPhone, mask, split_address, to_e164
 from flows import menu, support
 from flows.base import ContactView, Ctx, Result, State
 from flows.catalog import t
@@ -72,7 +72,7 @@ class Engine:
         channel, number = split_address(inbound.address)
         channel = inbound.channel or channel
         try:
-            phone = normalise(number)
+            phone = to_e164(number)
         except InvalidPhone:
             log.warning("inbound from an unreadable number %r", inbound.address)
             return self._outcome([t("error")], channel)

@@ -43,11 +43,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from bot.outbound.ratelimit import RateLimiter, from_settings
-from bot.outbound.recovery import recover
 from bot.outbound.outbox import stop_after_carrier_opt_out
 from bot.outbound.policy import (in_open_support, in_quiet_hours, inside_whatsapp_window,
                                  is_violence_topic, opted_out, quiet_hours_end)
+from bot.outbound.ratelimit import RateLimiter, from_settings
+from bot.outbound.recovery import recover
 from models import Contact, ConversationState, Message, OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)

@@ -13,11 +13,12 @@ from sqlalchemy import (JSON, Boolean, Integer, String, Text, case, cast, exists
                         null, or_, select)
 from sqlalchemy.orm import Session
 
-from flows.gsm7 import segment_count, to_gsm7
 from bot.outbound.outbox import cancel_queued, dialect_insert
 from bot.outbound.policy import (LIMA, check_topic, first_attempt_at, in_quiet_hours,
                                  inside_whatsapp_window, reachable)
-from models import Broadcast, Contact, OutboxMessage, Subscription
+from flows.gsm7 import segment_count, to_gsm7
+from models import (Broadcast, Contact, OutboxMessage, Subscription, Survey, SurveyAnswer,
+                    SurveyParticipant)
 from models.base import UTCDateTime
 
 LANGUAGES = ("es", "qu", "ay")
@@ -124,8 +125,6 @@ def segment_conditions(seg: dict, now: datetime, channel: str | None = None) -> 
 
 def _answered(wanted: dict):
     """Return the condition "gave this answer to this survey question" (segment survey_answer)."""
-    from models import Survey, SurveyAnswer, SurveyParticipant
-
     who = (select(SurveyParticipant.contact_id)
            .join(Survey, Survey.id == SurveyParticipant.survey_id)
            .join(SurveyAnswer, SurveyAnswer.participant_id == SurveyParticipant.id)
@@ -146,8 +145,6 @@ def parse_survey_answer(text: str) -> dict:
 
 def check_survey_answer(session: Session, wanted: dict) -> None:
     """Raise BroadcastError unless the survey and question exist and the answer could be given."""
-    from models import Survey
-
     survey = session.scalar(select(Survey).where(Survey.slug == wanted["survey"]))
     if survey is None:
         raise BroadcastError(f"no survey {wanted['survey']!r}")

@@ -16,10 +16,11 @@ import yaml
 from sqlalchemy import Boolean, Integer, String, and_, case, cast, func, literal, select, update
 from sqlalchemy.orm import Session
 
-from bot.proactive.broadcasts import segment_conditions, uses_channel
 from bot.outbound.outbox import cancel_queued, dialect_insert, enqueue_many
 from bot.outbound.policy import (WHATSAPP_WINDOW, check_topic, first_attempt_at, in_open_support,
                                  reachable)
+from bot.proactive.broadcasts import SEGMENT_KEYS, segment_conditions, uses_channel
+from bot.proactive.reminders import ReminderError, set_contact_date
 from bot.settings import PROJECT_ROOT
 from flows import survey as flow
 from flows.catalog import t
@@ -201,8 +202,6 @@ def send(session: Session, s: Survey, segment: dict, now: datetime, progress=Non
     """
     if s.status == "closed" or (s.closes_at and s.closes_at <= now):
         raise SurveyError(f"survey {s.slug} is closed")
-    from bot.proactive.broadcasts import SEGMENT_KEYS
-
     segment = {k: v for k, v in (segment or {}).items() if v not in (None, [], "")}
     if set(segment) - SEGMENT_KEYS:
         raise SurveyError(f"unknown segment keys {sorted(set(segment) - SEGMENT_KEYS)}")
@@ -301,8 +300,6 @@ def record_answer(session: Session, contact_id: int, values: dict, now: datetime
 
 def _save_date(session: Session, contact_id: int, name: str, iso: str) -> None:
     """Store a date answer in the contact's profile["dates"] (reminders read it there)."""
-    from bot.proactive.reminders import ReminderError, set_contact_date
-
     contact = session.get(Contact, contact_id)
     try:
         set_contact_date(session, contact, name, date.fromisoformat(iso))

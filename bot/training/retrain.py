@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from bot.training.export import (DATA_DIR, EXPORT_NAME, ExportReport, clean_text,
-                                  export_training, render_yaml)
+from bot.training.export import (DATA_DIR, EXPORT_NAME, ExportReport, clean_text, export_training,
+                                 render_yaml)
 from nlu import runtime as nlu_runtime
 from nlu.evaluate import load_cases
 

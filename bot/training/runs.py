@@ -21,8 +21,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.training.retrain import Evaluate, Train, rasa_accuracy, retrain
 from bot.training.export import DATA_DIR, EXPORT_NAME
+from bot.training.retrain import Evaluate, Train, rasa_accuracy, retrain
 from models import TrainingRun, utcnow
 from nlu import runtime as nlu_runtime
 from nlu.evaluate import HELDOUT_FILE
