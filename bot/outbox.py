@@ -6,16 +6,15 @@ the outbox row commits (or rolls back) with whatever created it.
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
+from bot.clock import LIMA
 from flows import support
 from models import Contact, OutboxMessage
 from models.outbox import PRIVATE_REPLY_TOPIC
 
-LIMA = ZoneInfo("America/Lima")
 QUIET_START, QUIET_END = time(21, 0), time(7, 0)  # Lima time; red climate alerts excepted
 STATUSES = ["queued", "sending", "sent", "delivered", "read", "undelivered", "failed", "canceled"]
 

@@ -174,7 +174,8 @@ def test_a_violence_topic_can_never_be_a_survey_message(app, db):
 
 # ---- answering by SMS (through the engine) ----
 @pytest.fixture
-def invited(app, db):
+def invited(app, db, clock):
+    clock(NOON + timedelta(hours=1))  # the engine asks the app's clock: an hour after the invitation
     with db.session() as s:
         contact = add_contacts(s, 1)[0]
     sid = load_sample(db)

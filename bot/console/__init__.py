@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import wraps
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, abort, render_template, request
 from flask_login import LoginManager, current_user, login_required
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from bot.clock import LIMA
 from bot.phones import mask
 from bot.runtime import services
 from models import AuditLog, User
+from models.marks import is_demo
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -20,7 +21,6 @@ login_manager = LoginManager()
 login_manager.login_view = "console.login"
 login_manager.login_message = "Inicia sesión para entrar a la consola."
 login_manager.session_protection = "strong"
-LIMA = ZoneInfo("America/Lima")
 
 # Which roles open which page; tests walk this table for every role.
 ACCESS = {
@@ -93,6 +93,13 @@ def show_phone(phone: str) -> str:
 
 def lima_time(value, fmt: str = "%d/%m/%Y %H:%M") -> str:
     return value.astimezone(LIMA).strftime(fmt) if value else ""
+
+
+@bp.context_processor
+def _demo_database() -> dict:
+    """Tell every page whether this is the demo database (a banner says so)."""
+    with services().db.session() as session:
+        return {"demo_database": is_demo(session)}
 
 
 @bp.errorhandler(403)
