@@ -137,10 +137,15 @@ def rasa_env() -> dict[str, str]:
     which would otherwise restore components and hide nondeterminism.
     PYTHONHOME/PYTHONPATH are dropped: they belong to the app's Python 3.11
     and would break or shadow the NLU environment's Python 3.10.
+    libfaketime is dropped too: the shifted-clock run (``make test-anyday``)
+    preloads it into every process, and TensorFlow hangs loading a model under
+    it. Training and parsing need no date, so Rasa keeps the real clock.
     """
     env = dict(os.environ)
     env.pop("PYTHONHOME", None)
     env.pop("PYTHONPATH", None)
+    if "libfaketime" in env.get("LD_PRELOAD", ""):
+        env.pop("LD_PRELOAD")
     env.update(
         {
             "RASA_TELEMETRY_ENABLED": "false",
