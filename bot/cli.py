@@ -98,12 +98,18 @@ def migrate_command(revision: str) -> None:
 @click.command("load-demo")
 @with_appcontext
 def load_demo_command() -> None:
-    """Load the demo data (fake contacts, SAMPLE prices and alerts); loading twice changes nothing."""
-    from bot.demo import load_demo
+    """Load the demo data into the demo database (an empty one, or one marked demo); else exit 2."""
+    from bot.demo import NotADemoDatabase, load_demo
 
     require_migrated()
-    with services().db.session() as session:
-        counts = load_demo(session)
+    try:
+        with services().db.session() as session:
+            counts = load_demo(session)
+    except NotADemoDatabase as refused:
+        click.echo(str(refused), err=True)
+        sys.exit(2)
+    click.echo("base de datos de demostración / demo database: datos de MUESTRA, "
+               "avisos de ejercicio (nunca se envían) / SAMPLE data, exercise alerts (never pushed)")
     click.echo(f"demo data: {counts}")
 
 
