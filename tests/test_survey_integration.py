@@ -2,6 +2,7 @@
 delivers the invitation, and the answers come back through the signed webhook."""
 from __future__ import annotations
 
+from datetime import timedelta
 from html import unescape
 
 from sqlalchemy import select
@@ -22,7 +23,9 @@ def reply_of(response) -> str:
     return unescape(xml.split("<Message>", 1)[1].split("</Message>", 1)[0])
 
 
-def test_invitation_sent_by_the_real_sender_and_answered_through_the_webhook(app, db, fake_twilio):
+def test_invitation_sent_by_the_real_sender_and_answered_through_the_webhook(app, db, fake_twilio,
+                                                                           clock):
+    clock(NOON + timedelta(hours=1))  # the webhook asks the app's clock: answers come an hour later
     with db.session() as s:
         farmer, stopped = add_contacts(s, 2)
         stopped.opted_out_at = NOON
@@ -67,8 +70,6 @@ def test_invitation_sent_by_the_real_sender_and_answered_through_the_webhook(app
 
 def test_the_reminder_job_and_the_real_sender_remind_once_and_respect_quiet_hours(
         app, db, fake_twilio, database_url, clock):
-    from datetime import timedelta
-
     from bot.jobs import run_job
 
     with db.session() as s:

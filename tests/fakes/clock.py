@@ -14,3 +14,10 @@ def clock_at(moment: datetime) -> dict[str, str]:
     utc = moment.astimezone(timezone.utc)
     return {"LD_PRELOAD": str(LIBFAKETIME), "FAKETIME": f"@{utc:%Y-%m-%d %H:%M:%S}",
             "FAKETIME_DONT_FAKE_MONOTONIC": "1", "TZ": "UTC"}
+
+
+def without_faketime(env: dict[str, str]) -> dict[str, str]:
+    """Return `env` without libfaketime, for a process that must keep the real clock."""
+    if "libfaketime" not in env.get("LD_PRELOAD", ""):
+        return dict(env)
+    return {k: v for k, v in env.items() if k != "LD_PRELOAD"}
