@@ -27,18 +27,34 @@ NLU_PORT ?= 5005
 TEST_DATABASE_URL ?= $(shell pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && echo postgresql://postgres@127.0.0.1:5432/test)
 PYTEST_ARGS ?=
 CHROMIUM_BIN ?= /usr/bin/chromium
+# make run DEMO=1: load the demo even with DATABASE_URL set (only into an empty or demo database).
+DEMO ?=
+# make run PROCESSES="web sender": start only some of the Procfile's processes (all by default).
+PROCESSES ?=
+# make test-anyday: how far the clock moves (libfaketime syntax), more than a year.
+ANYDAY_SHIFT ?= +400d
 
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help run test nlu nlu-eval setup venv venv-nlu model db chromium clean print-pythons
+.PHONY: help run test test-anyday nlu nlu-eval setup venv venv-nlu model db chromium clean print-pythons
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-run: setup ## Set up what is missing, then start web app, Rasa NLU server and scheduler (Ctrl-C stops all)
-	PORT=$(PORT) NLU_PORT=$(NLU_PORT) $(VENV)/bin/honcho start -f Procfile
+run: setup ## Set up what is missing, then start the web app, Rasa NLU server, scheduler and sender (Ctrl-C stops all)
+	PORT=$(PORT) NLU_PORT=$(NLU_PORT) $(VENV)/bin/honcho start -f Procfile $(PROCESSES)
 
 test: venv venv-nlu model chromium ## Set up what is missing, then run the whole test suite
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# libfaketime from PyPI (Debian's build hangs Python's thread timeouts): every process the
+# suite starts sees the shifted wall clock; sleeps, timeouts and time.monotonic() stay real.
+# The Rasa processes alone keep the real clock (nlu.runtime.rasa_env: TensorFlow hangs under it).
+test-anyday: venv venv-nlu model chromium ## The whole test suite with the clock moved more than a year ahead
+	@lib=$$($(VENV)/bin/python -c 'import libfaketime, pathlib; print(pathlib.Path(libfaketime.__file__).parent / "vendor/libfaketime/src/libfaketime.so.1")') \
+		&& test -f "$$lib" || { echo "libfaketime's library not found: make venv installs it (requirements-dev.txt)" >&2; exit 1; }; \
+	export LD_PRELOAD="$$lib" FAKETIME="$(ANYDAY_SHIFT)" FAKETIME_DONT_FAKE_MONOTONIC=1; \
+	echo "Clock for this run: $$(date -u '+%Y-%m-%d %H:%M UTC') (real: $$(LD_PRELOAD= date -u '+%Y-%m-%d %H:%M UTC'))"; \
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 nlu: venv venv-nlu ## Start only the Rasa NLU server, training first if needed
@@ -76,9 +92,12 @@ chromium: ## Install Debian's Chromium for the browser tests, only if /usr/bin/c
 model: venv venv-nlu ## Train the NLU model if nlu/data or config.yml changed
 	$(VENV)/bin/python -m nlu.runtime train
 
-db: venv ## Migrate the database and load the demo data
+# The demo goes only into the embedded demo database (no DATABASE_URL), or with DEMO=1 into an
+# empty or demo database; load-demo itself refuses any other (exit 2, nothing written).
+db: venv ## Migrate the database; load the demo data into the embedded demo database
 	$(FLASK) migrate
-	$(FLASK) load-demo
+	@if [ -z "$$DATABASE_URL" ] || [ "$(DEMO)" = 1 ]; then $(FLASK) load-demo; \
+	else echo "DATABASE_URL is set: migrated only, no demo data (make run DEMO=1 loads it into an empty or demo database)"; fi
 
 clean: ## Remove test output and trained models (keeps the environments and database)
 	rm -rf test-output .pytest_cache nlu/models

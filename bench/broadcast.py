@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, insert, select, update  # noqa: E402
 
-from bot import broadcasts, create_app  # noqa: E402
+from bot import create_app  # noqa: E402
+from bot.proactive import broadcasts  # noqa: E402
 from bot.db import reset_schema  # noqa: E402
 from bot.services import services  # noqa: E402
 from bot.outbound.sender import run_workers  # noqa: E402

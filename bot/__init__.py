@@ -7,15 +7,19 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bot import (channels, cli, console, conversations, health, knowledge, outbound, proactive,
-                 services, settings as settings_mod, surveys, training)
-from bot.channels import webhooks
+from bot import settings as settings_mod
 
 csrf = CSRFProtect()
 
 
 def create_app(overrides: dict | None = None) -> Flask:
     """Build the app from the environment, with `overrides` (tests) on top."""
+    # Imported here, not at the top: models import bot.clock, so importing any bot module
+    # (which runs this file first) must not import the packages that import models.
+    from bot import (channels, cli, console, conversations, health, knowledge, outbound,
+                     proactive, services, surveys, training)
+    from bot.channels import webhooks
+
     settings = settings_mod.from_env().with_overrides(overrides)
     if not settings.secret_key:
         settings = settings.with_overrides({"secret_key": settings_mod.load_secret_key()})

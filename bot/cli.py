@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from functools import wraps
 
 import click
@@ -19,7 +20,7 @@ from flask.cli import AppGroup
 from bot import scheduler
 from bot.channels.phones import InvalidPhone, to_e164
 from bot.db import is_migrated, migrate
-from bot.demo import load_demo
+from bot.demo import NotADemoDatabase, load_demo
 from bot.jobs import JOBS
 from bot.services import services
 from models import utcnow
@@ -115,9 +116,15 @@ def migrate_command(revision: str) -> None:
 @cli.command("load-demo")
 @needs_schema
 def load_demo_command() -> None:
-    """Load the demo data (fake contacts, SAMPLE prices and alerts); loading twice changes nothing."""
-    with services().db.session() as session:
-        counts = load_demo(session)
+    """Load the demo data into the demo database (an empty one, or one marked demo); else exit 2."""
+    try:
+        with services().db.session() as session:
+            counts = load_demo(session)
+    except NotADemoDatabase as refused:
+        click.echo(str(refused), err=True)
+        sys.exit(2)
+    click.echo("base de datos de demostración / demo database: datos de MUESTRA, "
+               "avisos de ejercicio (nunca se envían) / SAMPLE data, exercise alerts (never pushed)")
     click.echo(f"demo data: {counts}")
 
 

@@ -8,7 +8,6 @@ once (misfire grace time, coalesce), instead of being pushed to a fresh interval
 from __future__ import annotations
 
 import logging
-from zoneinfo import ZoneInfo
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -17,8 +16,9 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.clock import LIMA
+
 log = logging.getLogger(__name__)
-LIMA = ZoneInfo("America/Lima")
 
 # id -> (job name in bot.jobs.JOBS, trigger, trigger arguments)
 TIMETABLE = {

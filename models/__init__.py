@@ -5,6 +5,7 @@ from models.broadcasts import Broadcast
 from models.contacts import Contact
 from models.conversations import ConversationState
 from models.handoffs import HandoffRequest
+from models.marks import DatabaseMark
 from models.msgs import REDACTED, Message
 from models.outbox import OutboxMessage
 from models.prices import Market, PriceReport, Product
@@ -19,5 +20,5 @@ __all__ = [
     "Base", "utcnow", "Contact", "ConversationState", "HandoffRequest", "Message", "REDACTED",
     "Market", "Product", "PriceReport", "Alert", "AlertInfo", "AlertArea", "Subscription",
     "Review", "ROLES", "AuditLog", "User", "Broadcast", "OutboxMessage",
-    "TrainingRun", "Reminder", "Survey", "SurveyParticipant", "SurveyAnswer",
+    "TrainingRun", "Reminder", "Survey", "SurveyParticipant", "SurveyAnswer", "DatabaseMark",
 ]

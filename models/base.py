@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from bot.clock import now
+
 from sqlalchemy import JSON, DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -17,8 +19,8 @@ NAMING = {
 
 
 def utcnow() -> datetime:
-    """Return the current time, timezone-aware, in UTC."""
-    return datetime.now(timezone.utc)
+    """Return the current time, timezone-aware, in UTC, from the app's one clock."""
+    return now()
 
 
 class UTCDateTime(TypeDecorator):

@@ -47,6 +47,11 @@ class Contact(Base):
     def has_consent(self) -> bool:
         return self.consent_at is not None
 
+    @property
+    def is_demo(self) -> bool:
+        """Tell whether this is a contact of the demo database (sample alerts are answered to her)."""
+        return bool((self.profile or {}).get("demo"))
+
     def add_channel(self, channel: str) -> None:
         """Remember that this contact has used `channel`."""
         if channel not in (self.channels or []):

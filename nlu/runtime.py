@@ -137,10 +137,15 @@ def rasa_env() -> dict[str, str]:
     which would otherwise restore components and hide nondeterminism.
     PYTHONHOME/PYTHONPATH are dropped: they belong to the app's Python 3.11
     and would break or shadow the NLU environment's Python 3.10.
+    libfaketime is dropped too: the shifted-clock run (``make test-anyday``)
+    preloads it into every process, and TensorFlow hangs loading a model under
+    it. Training and parsing need no date, so Rasa keeps the real clock.
     """
     env = dict(os.environ)
     env.pop("PYTHONHOME", None)
     env.pop("PYTHONPATH", None)
+    if "libfaketime" in env.get("LD_PRELOAD", ""):
+        env.pop("LD_PRELOAD")
     env.update(
         {
             "RASA_TELEMETRY_ENABLED": "false",
@@ -169,16 +174,20 @@ def _exclusive_lock(path: Path) -> Iterator[None]:
 
 def prune_models(keep: int = KEEP_MODELS, root: Optional[PathLike] = None,
                  protect: Optional[Path] = None) -> list[Path]:
-    """Delete all but the ``keep`` newest ``nlu-*.tar.gz``; returns what was deleted."""
+    """Delete all but the ``keep`` newest ``nlu-*.tar.gz``, ``protect`` always among them.
+
+    ``protect`` (the model just trained) is kept whatever its time stamp says:
+    Rasa's processes may run on another clock than the app (see ``rasa_env``).
+    """
+    protected = Path(protect).resolve() if protect is not None else None
     models = sorted(
-        models_dir(root).glob(MODEL_PREFIX + "*" + MODEL_SUFFIX),
+        (p for p in models_dir(root).glob(MODEL_PREFIX + "*" + MODEL_SUFFIX)
+         if p.resolve() != protected),
         key=lambda p: p.stat().st_mtime,
         reverse=True,
     )
     removed = []
-    for path in models[keep:]:
-        if protect is not None and path.resolve() == Path(protect).resolve():
-            continue
+    for path in models[keep - 1 if protected is not None and protected.exists() else keep:]:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
             removed.append(path)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from bot import clock as app_clock
 from bot import create_app
 from bot.db import Database, reset_schema
 from bot.conversations.engine import Inbound
@@ -23,6 +24,13 @@ OUTPUT_DIR = Path(__file__).resolve().parent.parent / "test-output"
 @pytest.fixture(autouse=True)
 def _no_real_twilio(monkeypatch):
     block_real_twilio(monkeypatch)
+
+
+@pytest.fixture
+def clock():
+    """Return bot.clock.set_now, for a test that needs a fixed date; the clock is reset after."""
+    yield app_clock.set_now
+    app_clock.reset()
 
 
 def closed_port_url() -> str:

@@ -7,7 +7,8 @@ from sqlalchemy import select, text
 
 from bot.conversations.jobs import expire_conversations
 from bot.jobs import run_job
-from bot.scheduler import JOB_TABLE, LIMA, TIMETABLE, build_scheduler
+from bot.clock import LIMA
+from bot.scheduler import JOB_TABLE, TIMETABLE, build_scheduler
 from models import Contact, ConversationState, utcnow
 
 

@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, abort, render_template
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError
 
 from bot.channels.phones import mask
+from bot.clock import LIMA
 from bot.console.access import allowed
 from bot.services import services
 from models import User
+from models.marks import is_demo
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -19,7 +20,6 @@ login_manager = LoginManager()
 login_manager.login_view = "console.login"
 login_manager.login_message = "Inicia sesión para entrar a la consola."
 login_manager.session_protection = "strong"
-LIMA = ZoneInfo("America/Lima")
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
@@ -45,6 +45,13 @@ def show_phone(phone: str) -> str:
 
 def lima_time(value, fmt: str = "%d/%m/%Y %H:%M") -> str:
     return value.astimezone(LIMA).strftime(fmt) if value else ""
+
+
+@bp.context_processor
+def _demo_database() -> dict:
+    """Tell every page whether this is the demo database (a banner says so)."""
+    with services().db.session() as session:
+        return {"demo_database": is_demo(session)}
 
 
 @bp.errorhandler(403)

@@ -9,7 +9,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from bot.channels.phones import mask
-from bot.console import LIMA, bp, get_or_404
+from bot.clock import LIMA
+from bot.console import bp, get_or_404
 from bot.console.access import audit, page
 from bot.console.csvout import csv_response
 from bot.console.dashboard import hbars

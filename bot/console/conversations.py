@@ -8,7 +8,8 @@ from flask import abort, render_template, request
 from flask_login import current_user
 from sqlalchemy import and_, func, or_, select
 
-from bot.console import LIMA, bp
+from bot.clock import LIMA
+from bot.console import bp
 from bot.console.access import (audit, audit_restricted_listing, is_restricted, page,
                                 restricted_contacts)
 from bot.services import services

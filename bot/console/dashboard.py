@@ -6,7 +6,8 @@ from datetime import datetime, time, timedelta
 from flask import render_template, request
 from sqlalchemy import func, select
 
-from bot.console import LIMA, bp
+from bot.clock import LIMA
+from bot.console import bp
 from bot.console.access import page
 from bot.services import services
 from models import Contact, Message, utcnow

@@ -24,6 +24,7 @@ from flows import menu, support
 from flows.base import ContactView, Ctx, Result, State
 from flows.catalog import t
 from models import Contact, ConversationState, HandoffRequest, Message, Subscription, utcnow
+from models.marks import is_demo
 from nlu.classifier import Parse
 
 log = logging.getLogger(__name__)
@@ -134,7 +135,8 @@ class Engine:
         contact = session.scalar(select(Contact).where(Contact.phone == phone))
         is_new = contact is None
         if is_new:
-            contact = Contact(phone=phone, channels=[], profile={}, created_at=now)
+            contact = Contact(phone=phone, channels=[], created_at=now,
+                              profile={"demo": True} if is_demo(session) else {})
             session.add(contact)
         contact.add_channel(channel)
         contact.last_inbound_at = now
@@ -150,7 +152,7 @@ class Engine:
         state = State(state_row.flow, state_row.step, state_row.data) if state_row else None
 
         ctx = Ctx(self._view(contact, is_new), channel, body, parse, state, now,
-                  facts=Facts(session, now),
+                  facts=Facts(session, now, exercises=contact.is_demo),
                   survey=None if is_new else surveys.open_turn(
                       session, contact, now, state_row.updated_at if state_row else None))
         result = self._respond(ctx)

@@ -24,9 +24,11 @@ LEVEL_RANK = {"rojo": 3, "naranja": 2, "amarillo": 1}
 class Facts:
     """Answer the questions flows ask about stored data, within one session."""
 
-    def __init__(self, session: Session, now: datetime):
+    def __init__(self, session: Session, now: datetime, exercises: bool = False):
         self.session = session
         self.now = now
+        # CAP statuses answered: Exercise alerts (the demo's samples) only to demo contacts.
+        self.statuses = ("Actual", "Exercise") if exercises else ("Actual",)
 
     # ---- products and markets ----
     def products(self, market_ids: list[int] | None = None, limit: int = 8) -> list[str]:
@@ -117,10 +119,10 @@ class Facts:
 
     # ---- alerts ----
     def active_alerts(self, region: str | None = None, hazard: str | None = None) -> list[AlertView]:
-        """Return current, unexpired, actual, public warnings for a region (and hazard), worst first."""
+        """Return current, unexpired, public warnings for a region (and hazard), worst first."""
         infos = self.session.scalars(
             select(AlertInfo).join(Alert, Alert.id == AlertInfo.alert_id)
-            .where(Alert.state == CURRENT, Alert.status == "Actual", Alert.scope == "Public",
+            .where(Alert.state == CURRENT, Alert.status.in_(self.statuses), Alert.scope == "Public",
                    Alert.msg_type.in_(["Alert", "Update"]), AlertInfo.ends_at > self.now)
             .options(selectinload(AlertInfo.areas), selectinload(AlertInfo.alert))).all()
         views = []

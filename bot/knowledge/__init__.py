@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from bot.cli import add_commands
-from bot.knowledge.cli import cli
-
 
 def init_app(app: Flask) -> None:
     """Register `import-prices` and `import-alerts`."""
+    # Imported here, not at the top: the commands need bot.cli, which imports bot.demo,
+    # which imports this package's importers (a real import cycle otherwise).
+    from bot.cli import add_commands
+    from bot.knowledge.cli import cli
+
     add_commands(app, cli)

@@ -13,12 +13,11 @@ staff replies) and the sender that sends them ask these same functions:
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
+from bot.clock import LIMA
 from flows import support
 from models import Contact, ConversationState
 
-LIMA = ZoneInfo("America/Lima")
 QUIET_START, QUIET_END = time(21, 0), time(7, 0)  # Lima time; red climate alerts excepted
 VIOLENCE_TOPICS = {support.FLOW, "gbv", "gbv_support", "violence"}
 WHATSAPP_WINDOW = timedelta(hours=24)

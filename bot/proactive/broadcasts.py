@@ -13,8 +13,9 @@ from sqlalchemy import (JSON, Boolean, Integer, String, Text, case, cast, exists
                         null, or_, select)
 from sqlalchemy.orm import Session
 
+from bot.clock import LIMA
 from bot.outbound.outbox import cancel_queued, dialect_insert
-from bot.outbound.policy import (LIMA, check_topic, first_attempt_at, in_quiet_hours,
+from bot.outbound.policy import (check_topic, first_attempt_at, in_quiet_hours,
                                  inside_whatsapp_window, reachable)
 from flows.gsm7 import segment_count, to_gsm7
 from models import (Broadcast, Contact, OutboxMessage, Subscription, Survey, SurveyAnswer,

@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from bot.cli import PHONE, audience_options, needs_schema, pairs
-from bot.outbound.policy import LIMA
+from bot.clock import LIMA
 from bot.proactive import broadcasts, reminders
 from bot.services import services
 from models import Broadcast, Contact, utcnow

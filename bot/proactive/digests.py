@@ -14,9 +14,10 @@ from types import SimpleNamespace
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.clock import LIMA
 from bot.conversations.facts import Facts
 from bot.outbound.outbox import enqueue_many
-from bot.outbound.policy import LIMA, check_topic, free_text_channel, reachable
+from bot.outbound.policy import check_topic, free_text_channel, reachable
 from flows import calendar_tips
 from flows.catalog import t
 from flows.fit import join_lines

@@ -14,8 +14,9 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
+from bot.clock import LIMA
 from bot.outbound.outbox import cancel_queued, enqueue_many
-from bot.outbound.policy import LIMA, check_topic, free_text_channel
+from bot.outbound.policy import check_topic, free_text_channel
 from bot.proactive import broadcasts
 from flows.gsm7 import segment_count, to_gsm7
 from flows.records import lima_date

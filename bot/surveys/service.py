@@ -144,13 +144,17 @@ def _check_question(q, where, bad, keys: set) -> None:
         bad((*where, "expect"), "only on a date question, past or future")
 
 
-def load(session: Session, path: Path | str, now: datetime) -> tuple[Survey, str]:
-    """Validate a file and insert or update its survey by slug; return (survey, what happened)."""
+def load(session: Session, path: Path | str, now: datetime,
+         dated: date | None = None) -> tuple[Survey, str]:
+    """Validate a file and insert or update its survey by slug; return (survey, what happened).
+
+    `dated` replaces the file's `date` (the demo dates its sample surveys on the day it loads).
+    """
     data = read_file(path)
     questions = [{**q, "options": [{**o, "value": str(o["value"]).lower()} for o in q["options"]]}
                  if q["type"] == "choice" else dict(q) for q in data["questions"]]
     fields = dict(title=str(data["title"])[:120],
-                  source=f"{data['source']} ({data['owner']})"[:200], source_date=data["date"],
+                  source=f"{data['source']} ({data['owner']})"[:200], source_date=dated or data["date"],
                   questions=questions, texts={"intro": data["intro"], "thanks": data.get("thanks") or {}},
                   reminder_after_hours=data.get("reminder_after_hours", 48),
                   closes_after_days=data.get("closes_after_days", 14))

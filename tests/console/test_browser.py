@@ -1,6 +1,7 @@
 """The console in headless Chromium: sign in, find a conversation, correct an intent, export it."""
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from bot.conversations.engine import Inbound
 from bot.services import services
 from models import AuditLog, Contact, HandoffRequest, User
 from tests.conftest import OUTPUT_DIR, make_app
+from tests.fakes.clock import without_faketime
 from tests.console.conftest import _HASH, FARMER_PHONE, PASSWORD, VIOLENT_PHONE, email_of
 
 pytestmark = [pytest.mark.browser,
@@ -55,10 +57,13 @@ def live(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
+    """Start Chromium; on the real clock in `make test-anyday` (it takes seconds a request under
+    libfaketime): the app it talks to, which decides every date the pages show, stays shifted."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                      env=without_faketime(dict(os.environ)))
         try:
             yield chromium
         finally:

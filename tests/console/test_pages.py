@@ -126,3 +126,16 @@ def test_handoffs_urgent_first_and_violence_only_for_counsellors(as_role, db, ta
     again = coordinator.post(f"/console/derivaciones/{general_id}/close",
                              data={"csrf_token": token}, follow_redirects=True)
     assert "ya cambió de estado" in again.get_data(as_text=True)
+
+
+def test_the_demo_database_says_so_on_the_console_pages(as_role, console_app, db):
+    from models import DatabaseMark
+
+    client = as_role("coordinator")
+    banner = "Base de datos de demostración"
+    assert banner not in client.get("/console/").get_data(as_text=True)
+    with db.session() as s:
+        s.add(DatabaseMark(name="demo", value="load-demo"))
+    for path in ("/console/", "/console/campanas", "/console/conversaciones"):
+        assert banner in client.get(path).get_data(as_text=True), path
+    assert banner in console_app.test_client().get("/console/login").get_data(as_text=True)

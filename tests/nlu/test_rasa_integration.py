@@ -1,5 +1,6 @@
 """Through the real Rasa 3.6 server (started once per session by the rasa_url fixture)."""
 import json
+from datetime import datetime, timezone
 
 import pytest
 
@@ -45,7 +46,8 @@ def test_nlu_classify_through_the_model(nlu_app):
     assert all(0.0 <= row["confidence"] <= 1.0 for row in rows)
 
 
-def test_free_text_through_the_webhook_and_the_model(nlu_app):
+def test_free_text_through_the_webhook_and_the_model(nlu_app, clock):
+    clock(datetime(2026, 11, 21, 17, 0, tzinfo=timezone.utc))  # the day after the sample bulletin
     client = nlu_app.test_client()
     greet = post_signed(client, "/webhooks/twilio", inbound_form("buenas tardes", sid=new_sid()))
     assert "<Message>¡Hola, soy Chaski! Elige un numero:\n1 Precios" in greet.get_data(as_text=True)

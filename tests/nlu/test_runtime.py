@@ -268,6 +268,13 @@ def test_rasa_env(monkeypatch):
     assert os.environ["PYTHONPATH"] == "/somewhere"  # a copy, not the real environment
 
 
+def test_rasa_env_keeps_the_real_clock_but_other_preloads(monkeypatch):
+    monkeypatch.setenv("LD_PRELOAD", "/x/libfaketime/vendor/libfaketime/src/libfaketime.so.1")
+    assert "LD_PRELOAD" not in runtime.rasa_env()
+    monkeypatch.setenv("LD_PRELOAD", "/usr/lib/libjemalloc.so.2")
+    assert runtime.rasa_env()["LD_PRELOAD"] == "/usr/lib/libjemalloc.so.2"
+
+
 def test_serve_command(project, fake_rasa):
     exe = str(project / ".venv-nlu" / "bin" / "rasa")
     cmd = runtime.serve_command("m.tar.gz", host="127.0.0.1", port=5099, root=project)

@@ -127,7 +127,8 @@ def test_preview_lists_who_is_due_in_the_next_days(app, db):
     assert found["2026-11-23"] == ["+5191000****"]
 
 
-def test_cli_reminder_and_contact_dates(app, db):
+def test_cli_reminder_and_contact_dates(app, db, clock):
+    clock(NOON)  # the CLI asks the app's clock: TODAY for every command below
     [cid] = set_dates(db, {"a": None})
     with db.session() as s:
         phone = s.get(Contact, cid).phone
@@ -144,7 +145,7 @@ def test_cli_reminder_and_contact_dates(app, db):
     assert "2026-" in preview and "1 contact(s)" in preview
     assert ("messages 1 (SMS 1, WhatsApp 0), SMS segments after GSM-7 1, "
             "estimated cost USD 0.05") in preview
-    job = cli(args=["job", "run", "send_due_reminders"])  # the real clock: due or not, no error
+    job = cli(args=["job", "run", "send_due_reminders"])
     assert job.exit_code == 0 and '"reminders": 1' in job.output
     assert "canceled" in cli(args=["reminder", "cancel", str(r_id)]).output
     assert "aporque" not in cli(args=["reminder", "list"]).output

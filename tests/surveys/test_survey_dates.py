@@ -175,7 +175,7 @@ def test_a_contact_without_consent_keeps_the_answer_but_no_date(app, db):
 def test_hoy_through_the_signed_webhook_and_the_results_in_cli_and_console(app, db, as_role):
     from html import unescape
 
-    from bot.console import LIMA
+    from bot.clock import LIMA
     from models import utcnow
     from tests.fakes.signing import inbound_form, new_sid, post_signed
 

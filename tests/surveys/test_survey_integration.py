@@ -2,6 +2,7 @@
 delivers the invitation, and the answers come back through the signed webhook."""
 from __future__ import annotations
 
+from datetime import timedelta
 from html import unescape
 
 from sqlalchemy import select
@@ -22,7 +23,9 @@ def reply_of(response) -> str:
     return unescape(xml.split("<Message>", 1)[1].split("</Message>", 1)[0])
 
 
-def test_invitation_sent_by_the_real_sender_and_answered_through_the_webhook(app, db, fake_twilio):
+def test_invitation_sent_by_the_real_sender_and_answered_through_the_webhook(app, db, fake_twilio,
+                                                                           clock):
+    clock(NOON + timedelta(hours=1))  # the webhook asks the app's clock: answers come an hour later
     with db.session() as s:
         farmer, stopped = add_contacts(s, 2)
         stopped.opted_out_at = NOON
@@ -66,9 +69,7 @@ def test_invitation_sent_by_the_real_sender_and_answered_through_the_webhook(app
 
 
 def test_the_reminder_job_and_the_real_sender_remind_once_and_respect_quiet_hours(
-        app, db, fake_twilio, database_url):
-    from datetime import timedelta
-
+        app, db, fake_twilio, database_url, clock):
     from bot.jobs import run_job
 
     with db.session() as s:
@@ -77,7 +78,7 @@ def test_the_reminder_job_and_the_real_sender_remind_once_and_respect_quiet_hour
         surveys.send(s, survey, {}, NOON)
     sender = Sender(services(app))
     assert sender.run_once(NOON) == {"sent": 1}
-    # run_job uses the real clock, which is before NOON here: nothing is due yet.
+    clock(NOON + timedelta(hours=1))  # run_job asks the app's clock: nothing is due an hour in
     assert run_job("send_survey_reminders", database_url) == {
         "closed": 0, "expired": 0, "reminded": 0}
     night = NOON + timedelta(days=2, hours=10, minutes=30)  # 22:30 Lima, 58.5 h after inviting

@@ -176,7 +176,8 @@ def test_a_violence_topic_can_never_be_a_survey_message(app, db):
 
 # ---- answering by SMS (through the engine) ----
 @pytest.fixture
-def invited(app, db):
+def invited(app, db, clock):
+    clock(NOON + timedelta(hours=1))  # the engine asks the app's clock: an hour after the invitation
     with db.session() as s:
         contact = add_contacts(s, 1)[0]
     sid = load_sample(db)
@@ -301,7 +302,8 @@ def test_one_reminder_to_those_who_never_answered_then_expiry(app, db, talk):
 
 
 # ---- results, CSV, segments by answer ----
-def answer_all(app, db, n_contacts=3):
+def answer_all(app, db, clock, n_contacts=3):
+    clock(NOON + timedelta(hours=1))  # the engine asks the app's clock: answers an hour after sending
     with db.session() as s:
         contacts = add_contacts(s, n_contacts)
     sid = load_sample(db)
@@ -314,8 +316,8 @@ def answer_all(app, db, n_contacts=3):
     return sid, contacts
 
 
-def test_results_per_question_and_csv(app, db):
-    sid, contacts = answer_all(app, db)
+def test_results_per_question_and_csv(app, db, clock):
+    sid, contacts = answer_all(app, db, clock)
     with db.session() as s:
         r = results(s, s.get(Survey, sid))
     assert r["rates"]["invited"] == 3 and r["rates"]["answered"] == 3
@@ -336,8 +338,8 @@ def test_results_per_question_and_csv(app, db):
         "(saltada)", "answering", "")
 
 
-def test_a_broadcast_can_target_people_by_survey_answer(app, db):
-    sid, contacts = answer_all(app, db)
+def test_a_broadcast_can_target_people_by_survey_answer(app, db, clock):
+    sid, contacts = answer_all(app, db, clock)
     with db.session() as s:
         b = broadcasts.create(s, name="biol", texts={"es": "Taller de biol el sábado"}, now=NOON,
                               segment={"survey_answer": {"survey": "cosecha-2026",
