@@ -12,10 +12,10 @@ import click
 from flask.cli import AppGroup
 
 from bot.cli import needs_schema
-from bot.outbound.outbox import counts
+from bot.outbound.outbox import counts, due_count
 from bot.outbound.sender import run_workers
 from bot.services import services
-from models import OutboxMessage, utcnow
+from models import utcnow
 
 cli = AppGroup("outbound", help="Outbox commands.")
 
@@ -52,8 +52,7 @@ def sender_command(once: bool, batch: int | None, workers: int | None) -> None:
     workers = workers or svc.settings.outbox_workers
     if once:
         with svc.db.session() as s:
-            due = s.query(OutboxMessage).filter(OutboxMessage.status.in_(["queued", "sending"]),
-                                                OutboxMessage.next_attempt_at <= utcnow()).count()
+            due = due_count(s, utcnow())
         logging.getLogger("bot.channels.twilio").setLevel(logging.ERROR)
         with click.progressbar(length=due, label="sending", file=sys.stderr) as bar:
             totals = run_workers(svc, workers, once=True, progress=bar.update, batch=batch)

@@ -63,6 +63,12 @@ def counts(session: Session, broadcast_id: int | None = None) -> dict:
     return {status: found.get(status, 0) for status in STATUSES} | found
 
 
+def due_count(session: Session, now: datetime) -> int:
+    """Return how many rows are queued or being sent and due by `now` (what a drain sends)."""
+    return session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.status.in_(["queued", "sending"]), OutboxMessage.next_attempt_at <= now))
+
+
 def cancel_queued(session: Session, now: datetime, reason: str, key_prefix: str | None = None,
                   **where) -> int:
     """Cancel the queued rows matching `where` (e.g. broadcast_id=7) and `key_prefix`; return how many."""

@@ -271,6 +271,19 @@ def run(session: Session, b: Broadcast, now: datetime, progress=None) -> dict:
     return {"recipients": recipients, "queued": added, "already_queued": recipients - added}
 
 
+def get(session: Session, broadcast_id: int) -> Broadcast:
+    """Return broadcast `broadcast_id`, or raise BroadcastError."""
+    b = session.get(Broadcast, broadcast_id)
+    if b is None:
+        raise BroadcastError(f"no broadcast {broadcast_id} (see `broadcast list`)")
+    return b
+
+
+def newest(session: Session, limit: int = 50) -> list[Broadcast]:
+    """Return the newest broadcasts first."""
+    return session.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(limit)).all()
+
+
 def cancel(session: Session, b: Broadcast, now: datetime) -> dict:
     """Cancel the broadcast and whatever of it is still queued."""
     if b.status == "canceled":

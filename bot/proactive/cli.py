@@ -8,13 +8,11 @@ from datetime import date, datetime
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
-
 from bot.cli import PHONE, audience_options, needs_schema, pairs
 from bot.clock import LIMA
 from bot.proactive import broadcasts, reminders
 from bot.services import services
-from models import Broadcast, Contact, utcnow
+from models import Broadcast, utcnow
 
 cli = AppGroup("proactive", help="Broadcast and reminder commands.")
 
@@ -41,10 +39,10 @@ def _lima_time(value: str | None) -> datetime | None:
 
 
 def _broadcast(session, broadcast_id: int) -> Broadcast:
-    b = session.get(Broadcast, broadcast_id)
-    if b is None:
-        raise click.ClickException(f"no broadcast {broadcast_id} (see `broadcast list`)")
-    return b
+    try:
+        return broadcasts.get(session, broadcast_id)
+    except broadcasts.BroadcastError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @cli.group("broadcast")
@@ -159,7 +157,7 @@ def broadcast_cancel(broadcast_id: int) -> None:
 def broadcast_list() -> None:
     """List broadcasts, newest first."""
     with services().db.session() as s:
-        for b in s.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(50)):
+        for b in broadcasts.newest(s, limit=50):
             when = b.cron or (b.next_run_at or b.send_at or b.created_at).strftime("%Y-%m-%d %H:%M UTC")
             click.echo(f"{b.id:>5}  {b.status:<9}  {when:<20}  {b.name}")
 
@@ -282,10 +280,8 @@ def contact_set_date(phone: str, field: str, day) -> None:
     """Store a date the contact gave (only with their consent), for reminders."""
     try:
         with services().db.session() as s:
-            contact = s.scalar(select(Contact).where(Contact.phone == phone))
-            if contact is None:
-                raise click.ClickException(f"no contact with phone {phone}")
-            reminders.set_contact_date(s, contact, field, date(day.year, day.month, day.day))
+            reminders.set_contact_date(s, reminders.contact_by_phone(s, phone), field,
+                                       date(day.year, day.month, day.day))
     except reminders.ReminderError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{phone[:-4]}****: {field} = {day:%Y-%m-%d}")

@@ -73,6 +73,14 @@ def _segment(segment: dict | None) -> dict:
     return segment
 
 
+def contact_by_phone(session: Session, phone: str) -> Contact:
+    """Return the contact with this E.164 phone, or raise ReminderError."""
+    contact = session.scalar(select(Contact).where(Contact.phone == phone))
+    if contact is None:
+        raise ReminderError(f"no contact with phone {phone}")
+    return contact
+
+
 def get(session: Session, reminder_id: int) -> Reminder:
     """Return reminder `reminder_id` or raise ReminderError."""
     reminder = session.get(Reminder, reminder_id)

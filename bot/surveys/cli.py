@@ -6,13 +6,11 @@ import sys
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import func, select
-
 from bot.cli import audience_options, needs_schema
 from bot.services import services
 from bot.surveys import service as surveys
 from bot.surveys.results import rates, results, write_csv
-from models import Survey, SurveyParticipant, utcnow
+from models import utcnow
 
 cli = AppGroup("surveys", help="Survey commands.")
 
@@ -42,7 +40,7 @@ def survey_load(files: tuple[str, ...]) -> None:
 def survey_list() -> None:
     """List surveys with their status and response rate."""
     with services().db.session() as s:
-        found = s.scalars(select(Survey).order_by(Survey.id.desc())).all()
+        found = surveys.newest(s)
         if not found:
             click.echo("no surveys yet: survey load flows/data/surveys/FILE.yml")
         for survey in found:
@@ -131,8 +129,7 @@ def survey_export(slug: str, csv_path: str, full_phone: bool) -> None:
                 open(csv_path, "w", encoding="utf-8", newline="") if csv_path != "-"
                 else contextlib.nullcontext(sys.stdout)) as fh:
             survey = surveys.get(s, slug)
-            total = s.scalar(select(func.count()).select_from(SurveyParticipant)
-                             .where(SurveyParticipant.survey_id == survey.id))
+            total = surveys.participant_count(s, survey)
             with click.progressbar(length=total, label="exporting",
                                    file=sys.stderr) as bar:
                 n = write_csv(s, survey, fh, full_phone=full_phone, progress=bar.update)

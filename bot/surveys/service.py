@@ -181,6 +181,17 @@ def get(session: Session, slug: str) -> Survey:
     return found
 
 
+def newest(session: Session) -> list[Survey]:
+    """Return every survey, newest first."""
+    return session.scalars(select(Survey).order_by(Survey.id.desc())).all()
+
+
+def participant_count(session: Session, s: Survey) -> int:
+    """Return how many contacts were invited to survey `s`."""
+    return session.scalar(select(func.count()).select_from(SurveyParticipant)
+                          .where(SurveyParticipant.survey_id == s.id))
+
+
 # ---- sending ----
 def safe_conditions(now: datetime) -> list:
     """Return the conditions that keep surveys away from anyone near a conversation about violence."""
