@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from bot.console import bp, get_or_404
 from bot.console.access import audit, page
-from bot.console.campaigns import (LANGUAGE_NAMES, FormError, describe_segment, parse_segment,
-                                   segment_fields, text_previews)
+from bot.console.forms import (LANGUAGE_NAMES, FormError, describe_segment, parse_segment,
+                               segment_fields, text_previews)
 from bot.proactive import reminders
 from bot.services import services
 from models import Reminder, Survey, utcnow

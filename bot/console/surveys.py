@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.console import bp, get_or_404
 from bot.console.access import audit, page
-from bot.console.dashboard import hbars
+from bot.console.charts import hbars
 from bot.services import services
 from bot.surveys import service as surveys
 from bot.surveys.results import rates, results, write_csv
