@@ -17,7 +17,7 @@ from bot.console.forms import (LANGUAGE_NAMES, FormError, describe_segment, lima
                                parse_segment, segment_fields, text_previews)
 from bot.outbound.outbox import STATUSES, counts
 from bot.outbound.policy import in_quiet_hours
-from bot.proactive import broadcasts
+from bot.proactive import audience, broadcasts
 from bot.services import services
 from models import Broadcast, Contact, OutboxMessage, utcnow
 
@@ -40,7 +40,7 @@ def parse_form(form) -> dict:
     if not texts:
         raise FormError("Escribe el mensaje al menos en un idioma (castellano recomendado).")
     channel = form.get("channel") or None
-    if channel not in (None, *broadcasts.CHANNELS):
+    if channel not in (None, *audience.CHANNELS):
         raise FormError("El canal de envío debe ser SMS o WhatsApp.")
     content_sid = (form.get("content_sid") or "").strip() or None
     if content_sid and not content_sid.startswith("HX"):
@@ -169,7 +169,7 @@ def campaign_new():
         previews = text_previews(form)
     return render_template("console/campaign_new.html", form=form, error=error, previews=previews,
                            fields=segment_fields(), languages=LANGUAGE_NAMES,
-                           channels=broadcasts.CHANNELS), (400 if error else 200)
+                           channels=audience.CHANNELS), (400 if error else 200)
 
 
 @bp.get("/campanas/<int:broadcast_id>/vista-previa")

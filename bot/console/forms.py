@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import LIMA
-from bot.proactive import broadcasts
+from bot.proactive import audience, broadcasts
 from bot.services import services
 from flows.gsm7 import segment_count, to_gsm7
 
@@ -24,8 +24,8 @@ class SegmentField:
     choices: tuple = ()
 
 
-# The audience fields, in form order. A new segment key in bot/proactive/broadcasts.py is one line here;
-# a line whose key bot/proactive/broadcasts.py does not know (yet) is left off the form.
+# The audience fields, in form order. A new segment key in bot/proactive/audience.py is one line
+# here; a line whose key audience.py does not know (yet) is left off the form.
 SEGMENT_FIELDS = (
     SegmentField("region", "Regiones", "list", "p. ej. junin, puno"),
     SegmentField("province", "Provincias", "list", "p. ej. huancayo, chucuito"),
@@ -40,8 +40,8 @@ SEGMENT_FIELDS = (
 
 
 def segment_fields() -> list[SegmentField]:
-    """Return the audience fields bot/proactive/broadcasts.py accepts."""
-    return [f for f in SEGMENT_FIELDS if f.key in broadcasts.SEGMENT_KEYS]
+    """Return the audience fields bot/proactive/audience.py accepts."""
+    return [f for f in SEGMENT_FIELDS if f.key in audience.SEGMENT_KEYS]
 
 
 class FormError(ValueError):
@@ -82,14 +82,14 @@ def parse_segment(form) -> dict:
 def _survey_answer(f: SegmentField, raw: str) -> dict:
     """Read "encuesta:pregunta=respuesta" (the CLI's parser) and check the survey has it."""
     try:
-        wanted = broadcasts.parse_survey_answer(raw)
-    except broadcasts.BroadcastError:
+        wanted = audience.parse_survey_answer(raw)
+    except audience.SegmentError:
         raise FormError(f"«{f.label}»: escribe encuesta:pregunta=respuesta, "
                         "p. ej. cosecha-2026:usa_biol=no.") from None
     try:
         with services().db.session() as session:
-            broadcasts.check_survey_answer(session, wanted)
-    except broadcasts.BroadcastError as exc:
+            audience.check_survey_answer(session, wanted)
+    except audience.SegmentError as exc:
         text = str(exc)
         if text.startswith("no survey"):
             raise FormError(f"No existe la encuesta «{wanted['survey']}» (ver Encuestas).") from None

@@ -10,7 +10,7 @@ import click
 from flask.cli import AppGroup
 from bot.cli import PHONE, audience_options, needs_schema, pairs
 from bot.clock import LIMA
-from bot.proactive import broadcasts, reminders
+from bot.proactive import audience, broadcasts, reminders
 from bot.services import services
 from models import Broadcast, utcnow
 
@@ -22,8 +22,8 @@ def _survey_answer(value: str | None) -> dict | None:
     if not value:
         return None
     try:
-        return broadcasts.parse_survey_answer(value)
-    except broadcasts.BroadcastError as exc:
+        return audience.parse_survey_answer(value)
+    except audience.SegmentError as exc:
         raise click.BadParameter(str(exc), param_hint="--survey-answer") from None
 
 
@@ -81,7 +81,7 @@ def broadcast_create(name, texts, region, province, language, used_channel, acti
     try:
         with services().db.session() as s:
             if segment["survey_answer"]:
-                broadcasts.check_survey_answer(s, segment["survey_answer"])
+                audience.check_survey_answer(s, segment["survey_answer"])
             b = broadcasts.create(s, name=name, texts=pairs(texts, "--text"), segment=segment,
                                   channel=channel, content_sid=template,
                                   content_variables=pairs(template_vars, "--template-var") or None,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from bot.clock import LIMA
 from bot.outbound.outbox import cancel_queued, enqueue_many
 from bot.outbound.policy import check_topic, free_text_channel
-from bot.proactive import broadcasts
+from bot.proactive import audience, broadcasts
 from flows.gsm7 import segment_count, to_gsm7
 from flows.records import lima_date
 from models import Contact, Reminder
@@ -64,12 +64,12 @@ def _texts(texts: dict | None) -> dict:
 def _segment(segment: dict | None) -> dict:
     """Return the segment without empty keys, checking keys and values as broadcasts do."""
     segment = {k: v for k, v in (segment or {}).items() if v not in (None, [], "")}
-    if set(segment) - broadcasts.SEGMENT_KEYS:
-        raise ReminderError(f"unknown segment keys {sorted(set(segment) - broadcasts.SEGMENT_KEYS)}")
-    for kind in broadcasts.listed(segment.get("subscription")):
-        if kind not in broadcasts.SUBSCRIPTION_KINDS:
+    if set(segment) - audience.SEGMENT_KEYS:
+        raise ReminderError(f"unknown segment keys {sorted(set(segment) - audience.SEGMENT_KEYS)}")
+    for kind in audience.listed(segment.get("subscription")):
+        if kind not in audience.SUBSCRIPTION_KINDS:
             raise ReminderError(f"segment subscription must be one of "
-                                f"{', '.join(broadcasts.SUBSCRIPTION_KINDS)}, not {kind!r}")
+                                f"{', '.join(audience.SUBSCRIPTION_KINDS)}, not {kind!r}")
     return segment
 
 
@@ -140,8 +140,8 @@ def set_contact_date(session: Session, contact: Contact, field: str, day: date) 
 
 def _candidates(session: Session, reminder: Reminder, now: datetime) -> list[tuple]:
     """Return (contact, due date) for everyone in the segment who gave that date."""
-    # The segment's SQL is the broadcasts' (consent, opt-out, region, crop...).
-    conditions, _channel = broadcasts.segment_conditions(reminder.segment or {}, now)
+    # The segment's SQL is the broadcasts' (audience.py: consent, opt-out, region, crop...).
+    conditions, _channel = audience.segment_conditions(reminder.segment or {}, now)
     query = (select(Contact).where(
         *conditions, cast(Contact.profile, Text).contains(f'"{reminder.date_field}"', autoescape=True))
         .order_by(Contact.id))

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from bot.outbound.outbox import cancel_queued, dialect_insert, enqueue_many
 from bot.outbound.policy import (WHATSAPP_WINDOW, check_topic, first_attempt_at, in_open_support,
                                  reachable)
-from bot.proactive.broadcasts import SEGMENT_KEYS, segment_conditions, uses_channel
+from bot.proactive.audience import SEGMENT_KEYS, segment_conditions, uses_channel
 from bot.proactive.reminders import ReminderError, set_contact_date
 from bot.settings import PROJECT_ROOT
 from flows import survey as flow

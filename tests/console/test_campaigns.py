@@ -246,7 +246,7 @@ def test_preview_notes_a_send_time_in_quiet_hours(as_role, fields, quiet):
 
 
 def test_every_segment_key_of_the_broadcasts_has_a_form_field(as_role, db):
-    from bot.proactive.broadcasts import SEGMENT_KEYS
+    from bot.proactive.audience import SEGMENT_KEYS
     from bot.console.forms import segment_fields
 
     assert {f.key for f in segment_fields()} == SEGMENT_KEYS
