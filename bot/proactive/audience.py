@@ -24,6 +24,18 @@ class SegmentError(ValueError):
     """A segment that cannot be read or names what does not exist."""
 
 
+def clean_segment(segment: dict | None, error=SegmentError) -> dict:
+    """Return the segment without empty keys; raise `error` on an unknown key or subscription."""
+    segment = {k: v for k, v in (segment or {}).items() if v not in (None, [], "")}
+    if set(segment) - SEGMENT_KEYS:
+        raise error(f"unknown segment keys {sorted(set(segment) - SEGMENT_KEYS)}")
+    for kind in listed(segment.get("subscription")):
+        if kind not in SUBSCRIPTION_KINDS:
+            raise error(f"segment subscription must be one of {', '.join(SUBSCRIPTION_KINDS)}, "
+                        f"not {kind!r}")
+    return segment
+
+
 def uses_channel(name: str):
     """Return the condition "this contact has written to us on channel `name`"."""
     return cast(Contact.channels, Text).like(f'%"{name}"%')  # channels: ["sms", "whatsapp"]

@@ -16,8 +16,7 @@ from bot.clock import LIMA
 from bot.outbound.outbox import cancel_queued, dialect_insert
 from bot.outbound.policy import (check_topic, first_attempt_at, in_quiet_hours,
                                  inside_whatsapp_window)
-from bot.proactive.audience import (CHANNELS, SEGMENT_KEYS, SUBSCRIPTION_KINDS, SegmentError,
-                                    listed, segment_conditions)
+from bot.proactive.audience import CHANNELS, SegmentError, clean_segment, segment_conditions
 from flows.gsm7 import segment_count, to_gsm7
 from models import Broadcast, Contact, OutboxMessage
 from models.base import UTCDateTime
@@ -49,16 +48,10 @@ def create(session: Session, *, name: str, texts: dict, now: datetime, segment: 
     unknown = set(texts) - set(LANGUAGES) or set((segment or {}).get("language") or []) - set(LANGUAGES)
     if unknown:
         raise BroadcastError(f"unknown language {', '.join(sorted(unknown))}; known: es, qu, ay")
-    segment = {k: v for k, v in (segment or {}).items() if v not in (None, [], "")}
-    if set(segment) - SEGMENT_KEYS:
-        raise BroadcastError(f"unknown segment keys {sorted(set(segment) - SEGMENT_KEYS)}")
+    segment = clean_segment(segment, BroadcastError)
     for key in ("channel",):
         if segment.get(key) and segment[key] not in CHANNELS:
             raise BroadcastError(f"segment channel must be sms or whatsapp, not {segment[key]!r}")
-    for kind in listed(segment.get("subscription")):
-        if kind not in SUBSCRIPTION_KINDS:
-            raise BroadcastError(f"segment subscription must be one of {', '.join(SUBSCRIPTION_KINDS)}, "
-                                 f"not {kind!r}")
     answer = segment.get("survey_answer")
     if answer is not None and (not isinstance(answer, dict)
                                or not {"survey", "question", "answer"} <= set(answer)):

@@ -63,14 +63,7 @@ def _texts(texts: dict | None) -> dict:
 
 def _segment(segment: dict | None) -> dict:
     """Return the segment without empty keys, checking keys and values as broadcasts do."""
-    segment = {k: v for k, v in (segment or {}).items() if v not in (None, [], "")}
-    if set(segment) - audience.SEGMENT_KEYS:
-        raise ReminderError(f"unknown segment keys {sorted(set(segment) - audience.SEGMENT_KEYS)}")
-    for kind in audience.listed(segment.get("subscription")):
-        if kind not in audience.SUBSCRIPTION_KINDS:
-            raise ReminderError(f"segment subscription must be one of "
-                                f"{', '.join(audience.SUBSCRIPTION_KINDS)}, not {kind!r}")
-    return segment
+    return audience.clean_segment(segment, ReminderError)
 
 
 def contact_by_phone(session: Session, phone: str) -> Contact:
