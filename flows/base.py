@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flows.records import Facts
 from nlu.classifier import Parse
 from nlu.rules import normalise
 
@@ -40,7 +41,7 @@ class Ctx:
     parse: Parse
     state: State | None
     now: datetime
-    facts: Any = None  # read-only queries on stored data (bot.conversations.facts.Facts); None in pure tests
+    facts: Facts | None = None  # read-only queries on stored data (flows.records.Facts); None in pure tests
     survey: Any = None  # the open survey question (flows.survey.SurveyTurn), loaded by the engine
 
     @property
