@@ -41,7 +41,7 @@ class Ctx:
     parse: Parse
     state: State | None
     now: datetime
-    facts: Facts | None = None  # read-only queries on stored data (flows.records.Facts); None in pure tests
+    facts: Facts | None = None  # read-only queries on stored data; None in pure tests
     survey: Any = None  # the open survey question (flows.survey.SurveyTurn), loaded by the engine
 
     @property

@@ -70,7 +70,7 @@ class WhatsApp(Channel):
 REGISTRY = {
     "sms": SMS("sms", to_gsm7),
     "whatsapp": WhatsApp("whatsapp", str, "whatsapp:"),
-    "console": Channel("console", str),  # the chat command's own terminal: never sent through Twilio
+    "console": Channel("console", str),  # the chat command's terminal: never through Twilio
 }
 
 

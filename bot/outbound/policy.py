@@ -57,7 +57,7 @@ def opted_out(contact: Contact) -> bool:
 
 # ---- violence ---------------------------------------------------------------
 class RefusedTopic(ValueError):
-    """Nothing proactive is ever created about violence (the support conversation's safety rules)."""
+    """Nothing proactive is ever created about violence (the support safety rules)."""
 
 
 def is_violence_topic(topic: str | None) -> bool:

@@ -271,7 +271,8 @@ def contact_group() -> None:
 
 
 @contact_group.command("set-date")
-@click.option("--phone", required=True, type=PHONE, help="The contact's number, e.g. +51900000011 (fake).")
+@click.option("--phone", required=True, type=PHONE,
+              help="The contact's number, e.g. +51900000011 (fake).")
 @click.option("--name", "field", required=True, help="Which date, e.g. siembra.")
 @click.option("--date", "day", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
               help="The date, YYYY-MM-DD.")
