@@ -23,6 +23,7 @@ from bot.db import is_migrated, migrate
 from bot.demo import NotADemoDatabase, load_demo
 from bot.jobs import JOBS
 from bot.services import services
+from bot.settings import default_database_url
 from models import utcnow
 
 cli = AppGroup("app", help="The app-wide commands.")
@@ -122,6 +123,9 @@ def load_demo_command() -> None:
             counts = load_demo(session)
     except NotADemoDatabase as refused:
         click.echo(str(refused), err=True)
+        if services().db.url == default_database_url():  # made before databases were marked
+            click.echo(f"Para empezar la demo de nuevo, borre / to start the demo afresh, delete "
+                       f"{default_database_url().removeprefix('sqlite:///')}", err=True)
         sys.exit(2)
     click.echo("base de datos de demostración / demo database: datos de MUESTRA, "
                "avisos de ejercicio (nunca se envían) / SAMPLE data, exercise alerts (never pushed)")
