@@ -19,6 +19,7 @@ from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from bot.knowledge.files import read_bytes
+from bot.proactive.alert_pushes import queue_alert_pushes
 from flows.places import key, regions_of_area
 from models import Alert, AlertArea, AlertInfo, utcnow
 from models.alerts import CANCELLED, CURRENT, SUPERSEDED
@@ -190,8 +191,6 @@ def hazards_of(text: str) -> list[str]:
 
 def import_alerts(session: Session, path: Path, now: datetime | None = None) -> AlertImport:
     """Import the alerts in `path` and queue their pushes in `session` (the caller commits)."""
-    from bot.proactive.alert_pushes import queue_alert_pushes
-
     now = now or utcnow()
     parsed = sorted(read_alerts(path), key=lambda a: a["sent"])
     result = AlertImport()
