@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 
 from bot.cli_common import require_migrated
 from bot.runtime import services
+from bot.settings import default_database_url
 
 
 @click.command("chat")
@@ -107,6 +108,9 @@ def load_demo_command() -> None:
             counts = load_demo(session)
     except NotADemoDatabase as refused:
         click.echo(str(refused), err=True)
+        if services().db.url == default_database_url():  # made before databases were marked
+            click.echo(f"Para empezar la demo de nuevo, borre / to start the demo afresh, delete "
+                       f"{default_database_url().removeprefix('sqlite:///')}", err=True)
         sys.exit(2)
     click.echo("base de datos de demostración / demo database: datos de MUESTRA, "
                "avisos de ejercicio (nunca se envían) / SAMPLE data, exercise alerts (never pushed)")
