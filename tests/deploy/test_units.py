@@ -215,3 +215,18 @@ def test_the_env_example_holds_no_secret():
         assert "CHANGE-ME" in line, line
     for url in re.findall(r"postgresql://[^\s]+", text):  # a password, if any, is a placeholder
         assert re.match(r"postgresql://\w+@", url) or ":CHANGE-ME@" in url, url
+
+
+def test_the_env_example_reads_the_same_in_systemd_and_in_a_shell():
+    """systemd reads NAME=value lines; the README's `chaski` helper sources the file with bash."""
+    lines = [ln for ln in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+             if ln.strip() and not ln.lstrip().startswith("#")]
+    assert lines
+    for line in lines:
+        assert re.fullmatch(r"[A-Z][A-Z0-9_]*=[^\s'\"$`;&|<>()\\]*", line), line
+    proc = subprocess.run(["bash", "-c", f"set -a; . {ENV_EXAMPLE}; set +a; env -0"],
+                          capture_output=True, text=True, timeout=30, env={"PATH": os.environ["PATH"]})
+    sourced = dict(item.split("=", 1) for item in proc.stdout.split("\0") if "=" in item)
+    for line in lines:
+        name, value = line.split("=", 1)
+        assert sourced.get(name) == value, name
