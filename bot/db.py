@@ -4,9 +4,15 @@ from __future__ import annotations
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, event
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+from models import Base
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "models" / "migrations"
 # Tables owned by other libraries: migrations neither create nor drop them.
@@ -74,8 +80,6 @@ class Database:
 
 def alembic_config(url: str):
     """Return an Alembic Config pointing at models/migrations for `url`."""
-    from alembic.config import Config
-
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -84,16 +88,11 @@ def alembic_config(url: str):
 
 def migrate(url: str, revision: str = "head") -> None:
     """Upgrade the database at `url` to `revision`."""
-    from alembic import command
-
     command.upgrade(alembic_config(url), revision)
 
 
 def is_migrated(db: Database) -> bool:
     """Return whether the database is at the newest migration."""
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-
     head = ScriptDirectory.from_config(alembic_config(db.url)).get_current_head()
     try:
         with db.engine.connect() as conn:
@@ -104,10 +103,6 @@ def is_migrated(db: Database) -> bool:
 
 def reset_schema(url: str) -> None:
     """Drop every Chaski table at `url`, then migrate from scratch (tests and benches only)."""
-    from sqlalchemy import text
-
-    from models import Base
-
     engine = create_engine(url)
     with engine.begin() as conn:
         Base.metadata.drop_all(conn)

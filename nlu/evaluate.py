@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from nlu.classifier import DEFAULT_MIN_CONFIDENCE, INTENTS, Classifier, Parse
+from nlu.client import RasaClient
+from nlu.runtime import train
+from nlu.server import RasaServer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HELDOUT_FILE = PROJECT_ROOT / "nlu" / "heldout.txt"  # outside nlu/data: never trained on
@@ -147,8 +150,6 @@ def evaluate(classifier: Classifier, cases: Optional[Iterable[Case]] = None) -> 
 
 def evaluate_url(url: str, min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> Report:
     """Evaluate against the Rasa server at `url`."""
-    from nlu.client import RasaClient
-
     with RasaClient(url, timeout=10.0) as client:
         return evaluate(Classifier(client, min_confidence=min_confidence))
 
@@ -162,9 +163,6 @@ def main(argv: Optional[list[str]] = None) -> int:
     if args.url:
         report = evaluate_url(args.url)
     else:
-        from nlu.runtime import train
-        from nlu.server import RasaServer
-
         model = train(echo=lambda line: print(line, file=sys.stderr))
         with RasaServer(model=model) as server:
             report = evaluate_url(server.url)
