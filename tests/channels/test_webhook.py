@@ -173,4 +173,5 @@ def test_status_callback_needs_a_signature_and_a_known_status(client):
 def test_healthz_reports_db_and_nlu(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"db": True, "nlu": False}
+    assert response.get_json() == {"db": True, "nlu": False, "sender_seen": None,
+                                   "scheduler_seen": None}
