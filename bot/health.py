@@ -23,7 +23,7 @@ def healthz():
             with svc.db.session() as session:
                 seen = last_seen(session)
         except Exception:  # noqa: BLE001 - e.g. not migrated yet: no heartbeat to report
-            log.warning("healthz: could not read the heartbeats", exc_info=True)
+            log.warning("healthz: could not read the heartbeats (is the database migrated?)")
     status = {"db": db_ok, "nlu": svc.nlu.is_ready(timeout=1.0)}
     for key, process in (("sender_seen", SENDER), ("scheduler_seen", SCHEDULER)):
         status[key] = seen[process].isoformat() if process in seen else None

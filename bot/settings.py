@@ -52,6 +52,9 @@ class Settings:
     twilio_timeout: float = setting(10.0, doc="seconds to wait for Twilio's REST API")
     public_url: str | None = setting(None, "PUBLIC_URL", _url,
                                      "public base URL Twilio calls (signature behind proxies)")
+    trusted_proxies: int = setting(0, "TRUSTED_PROXIES", int,
+                                   "reverse proxies in front that set X-Forwarded-* (0: none, "
+                                   "the headers are ignored)")
     secret_key: str = setting("", "SECRET_KEY", doc="Flask session key (generated if unset)")
     conversation_ttl_minutes: int = setting(60, doc="a conversation's state expires after this")
     max_inbound_chars: int = setting(1600, doc="longer inbound messages are cut")
