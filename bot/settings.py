@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -101,17 +102,41 @@ def default_database_url() -> str:
     return f"sqlite:///{INSTANCE_DIR / 'chaski.sqlite'}"
 
 
-def load_secret_key() -> str:
-    """Return SECRET_KEY, generating one into instance/ on first run."""
-    path = INSTANCE_DIR / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(key)
-    os.chmod(tmp, 0o600)
-    tmp.replace(path)
+def load_secret_key(instance_dir: Path | None = None) -> str:
+    """Return the SECRET_KEY kept in instance/secret_key, generating it on first run.
+
+    Processes started together (web workers, scheduler, sender) must all end up with the same
+    key: each writes a candidate to its own temporary file, then hard-links it to the final
+    name, which fails if the name exists; whoever lost reads the winner's key. The file
+    appears complete or not at all, and is never overwritten.
+    """
+    instance_dir = INSTANCE_DIR if instance_dir is None else instance_dir
+    path = instance_dir / "secret_key"
+    try:
+        return _read_key(path)
+    except FileNotFoundError:
+        pass
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".secret_key.", dir=instance_dir)  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)  # atomic, and never replaces an existing key
+        except FileExistsError:
+            pass  # another process won the race: use its key
+    finally:
+        os.unlink(tmp)
+    return _read_key(path)
+
+
+def _read_key(path: Path) -> str:
+    key = path.read_text().strip()
+    if not key:
+        raise RuntimeError(f"{path} is empty: delete it (every session is signed out) or set "
+                           "SECRET_KEY")
     return key
 
 
