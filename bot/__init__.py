@@ -45,7 +45,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     from bot.channels import webhooks
 
     settings = settings_mod.from_env().with_overrides(overrides)
-    if not settings.secret_key:
+    problems = settings_mod.production_problems(settings)
+    if problems:  # before anything is generated or opened
+        raise settings_mod.NotReadyForProduction(problems)
+    if not settings.secret_key:  # development only: production has refused above
         settings = settings.with_overrides({"secret_key": settings_mod.load_secret_key()})
     app = Flask(__name__, instance_path=str(settings_mod.INSTANCE_DIR))
     app.config["SECRET_KEY"] = settings.secret_key

@@ -31,10 +31,15 @@ def _url(value: str) -> str | None:
 class Settings:
     """Every setting the app reads, declared once; tests pass overrides instead of env vars."""
 
+    chaski_env: str = setting("development", "CHASKI_ENV", lambda v: v.strip().lower(),
+                              "production: refuse to start without the settings a real "
+                              "service needs; never generate a secret or load demo data")
     database_url: str = setting("", "DATABASE_URL", doc="SQLAlchemy URL (default: the demo "
                                 "SQLite file under instance/)")
     nlu_url: str = setting("http://127.0.0.1:5005", "NLU_URL", lambda v: v.rstrip("/"),
                            "base URL of a running Rasa server")
+    nlu_token: str | None = setting(None, "NLU_TOKEN", doc="Rasa's --auth-token; the client "
+                                    "sends it as ?token=")
     nlu_timeout: float = setting(2.0, "NLU_TIMEOUT", float, "seconds to wait for a parse")
     nlu_min_confidence: float = setting(DEFAULT_MIN_CONFIDENCE,
                                         doc="below it, the bot asks what the person meant")
@@ -95,6 +100,46 @@ class Settings:
             else:
                 extra[key] = value
         return replace(self, extra=extra, **values)
+
+
+    @property
+    def production(self) -> bool:
+        return self.chaski_env == "production"
+
+
+class NotReadyForProduction(Exception):
+    """CHASKI_ENV=production and settings are missing: one line per problem in `problems`."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+# What production needs, and what to put there (README "Deploy on a server").
+PRODUCTION_NEEDS = {
+    "SECRET_KEY": ("secret_key", "a long random string, the same for every process"),
+    "TWILIO_AUTH_TOKEN": ("twilio_auth_token", "checks X-Twilio-Signature on every webhook"),
+    "PUBLIC_URL": ("public_url", "the https:// base URL Twilio calls"),
+    "NLU_TOKEN": ("nlu_token", "the Rasa server's --auth-token"),
+}
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """Return one line per setting CHASKI_ENV=production lacks (none: ready, or not production)."""
+    if not settings.production:
+        return []
+    problems = []
+    url = settings.database_url or ""
+    if not url or url == default_database_url():
+        problems.append("CHASKI_ENV=production: DATABASE_URL is not set (a PostgreSQL URL, "
+                        "postgresql://...)")
+    elif not url.startswith("postgresql"):
+        problems.append(f"CHASKI_ENV=production: DATABASE_URL must be PostgreSQL "
+                        f"(postgresql://...), not {url.split(':', 1)[0]}")
+    for name, (attr, what) in PRODUCTION_NEEDS.items():
+        if not getattr(settings, attr):
+            problems.append(f"CHASKI_ENV=production: {name} is not set ({what})")
+    return problems
 
 
 def default_database_url() -> str:
