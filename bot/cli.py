@@ -4,7 +4,8 @@ Each domain package keeps its own commands in an `AppGroup` beside its code
 (bot/<package>/cli.py) and registers them at the top level in its `init_app`,
 so every command name stays as the README documents it. Here: the one schema check
 (`needs_schema`), the options several packages share, and the commands that
-belong to no one domain: `migrate`, `load-demo`, `scheduler`, `job run`.
+belong to no one domain: `migrate`, `load-demo`, `scheduler`, `job run`, `backup`,
+`restore`.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import json
 import logging
 import sys
 from functools import wraps
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -19,7 +21,7 @@ from flask.cli import AppGroup
 
 from bot import scheduler
 from bot.channels.phones import InvalidPhone, to_e164
-from bot.db import is_migrated, migrate
+from bot.db import BackupError, backup, is_migrated, migrate, restore
 from bot.demo import NotADemoDatabase, load_demo
 from bot.jobs import JOBS
 from bot.services import services
@@ -133,6 +135,32 @@ def load_demo_command() -> None:
     click.echo("base de datos de demostración / demo database: datos de MUESTRA, "
                "avisos de ejercicio (nunca se envían) / SAMPLE data, exercise alerts (never pushed)")
     click.echo(f"demo data: {counts}")
+
+
+@cli.command("backup")
+@click.option("--out", "out_dir", required=True, help="Folder to write the backup file into.",
+              type=click.Path(file_okay=False, path_type=Path))
+@needs_schema
+def backup_command(out_dir: Path) -> None:
+    """Write a backup of the database into DIR (PostgreSQL: pg_dump -Fc; SQLite: a copy)."""
+    try:
+        path = backup(services().db.url, out_dir, utcnow())
+    except (BackupError, OSError) as exc:
+        click.echo(f"backup failed, no file written: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"backup: {path} ({path.stat().st_size:,} bytes)")
+
+
+@cli.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def restore_command(file: Path) -> None:
+    """Restore FILE (made by `backup`) into the database; refused unless it holds no data."""
+    try:
+        restore(services().db.url, file)
+    except BackupError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    click.echo(f"restored {file}; run `flask --app server migrate` if this code is newer than it")
 
 
 @cli.command("scheduler")

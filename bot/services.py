@@ -25,7 +25,8 @@ class Services:
                               token=settings.nlu_token)
         self.classifier = Classifier(self.nlu, min_confidence=settings.nlu_min_confidence)
         self.engine = Engine(self.db, self.classifier, max_chars=settings.max_inbound_chars,
-                             conversation_ttl=timedelta(minutes=settings.conversation_ttl_minutes))
+                             conversation_ttl=timedelta(minutes=settings.conversation_ttl_minutes),
+                             countries=settings.phone_countries)
 
     @cached_property
     def twilio(self):

@@ -64,6 +64,9 @@ class Settings:
     secret_key: str = setting("", "SECRET_KEY", doc="Flask session key (generated if unset)")
     conversation_ttl_minutes: int = setting(60, doc="a conversation's state expires after this")
     max_inbound_chars: int = setting(1600, doc="longer inbound messages are cut")
+    phone_countries: tuple = setting(("PE",), "PHONE_COUNTRIES",
+                                     lambda v: tuple(c.upper() for c in v.replace(",", " ").split()),
+                                     "ISO codes of the countries whose numbers Chaski serves")
     outbox_rate_sms: float = setting(10.0, "OUTBOX_RATE_SMS", float,
                                      "SMS segments a second the sender allows itself (0: no limit)")
     outbox_rate_whatsapp: float = setting(20.0, "OUTBOX_RATE_WHATSAPP", float,

@@ -31,6 +31,14 @@ def to_e164(number: str, region: str = DEFAULT_REGION) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def country(phone: str) -> str | None:
+    """Return the ISO country code of an E.164 number ("PE"), or None when unknown."""
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(phone))
+    except phonenumbers.NumberParseException:
+        return None
+
+
 def mask(phone: str) -> str:
     """Return `phone` with its last digits hidden, for logs."""
     return phone[:-4] + "****" if len(phone) > 6 else "****"

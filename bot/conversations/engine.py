@@ -19,7 +19,7 @@ from bot.db import Database
 from bot.conversations.facts import Facts
 from bot import channels
 from flows.gsm7 import segment_count
-from bot.channels.phones import InvalidPhone, mask, split_address, to_e164
+from bot.channels.phones import InvalidPhone, country, mask, split_address, to_e164
 from flows import menu, support
 from flows.base import ContactView, Ctx, Result, State
 from flows.catalog import t
@@ -61,11 +61,12 @@ class Engine:
     """Answer inbound messages, one database transaction per message."""
 
     def __init__(self, db: Database, classifier, *, max_chars: int = 1600,
-                 conversation_ttl: timedelta = timedelta(hours=1)):
+                 conversation_ttl: timedelta = timedelta(hours=1), countries: tuple = ("PE",)):
         self.db = db
         self.classifier = classifier
         self.max_chars = max_chars
         self.conversation_ttl = conversation_ttl
+        self.countries = countries
 
     def handle(self, inbound: Inbound, now: datetime | None = None) -> Outcome:
         """Return the replies to `inbound`; never raises, always answers something."""
@@ -75,8 +76,11 @@ class Engine:
         try:
             phone = to_e164(number)
         except InvalidPhone:
-            log.warning("inbound from an unreadable number %r", inbound.address)
-            return self._outcome([t("error")], channel)
+            log.warning("inbound from an unreadable number: answered, nothing stored")
+            return self._outcome([t("foreign_number")], channel)
+        if country(phone) not in self.countries:  # the service is for these countries only
+            log.info("inbound from a number of %s: answered, nothing stored", country(phone))
+            return self._outcome([t("foreign_number")], channel)
         if inbound.sid:
             stored = self._stored_reply(inbound.sid, channel)
             if stored:

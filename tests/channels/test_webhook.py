@@ -183,3 +183,13 @@ def test_healthz_reports_db_and_nlu(client):
     assert response.status_code == 200
     assert response.get_json() == {"db": True, "nlu": False, "sender_seen": None,
                                    "scheduler_seen": None}
+
+
+def test_a_number_from_abroad_gets_a_clear_reply_through_the_webhook_and_nothing_is_stored(client, db):
+    response = post_signed(client, "/webhooks/twilio", inbound_form("hola", sid=new_sid(),
+                                                                    phone="+12025550143"))
+    assert response.status_code == 200
+    assert "solo a numeros de Peru" in response.get_data(as_text=True)
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Message)) == 0
+        assert s.scalar(select(func.count()).select_from(Contact)) == 0

@@ -21,9 +21,28 @@ def test_phone_is_normalised_to_e164(talk, db):
 
 def test_unreadable_number_gets_an_answer_and_nothing_is_stored(talk, db):
     replies = talk("hola", phone="no-number")
-    assert replies and "problema" in replies[0]
+    assert replies == ["Chaski atiende solo a numeros de Peru. / Chaski only serves Peruvian phone numbers."]
     with db.session() as s:
         assert s.scalar(select(Contact)) is None
+
+
+def test_a_number_from_abroad_is_told_the_service_is_for_peru_and_nothing_is_stored(talk, db):
+    for phone in ("+12025550143", "whatsapp:+34600000000"):  # fictional US and Spanish numbers
+        [reply] = talk("hola, cuanto esta la papa", phone=phone)
+        assert "solo a numeros de Peru" in reply or "solo a números de Perú" in reply
+    with db.session() as s:
+        assert s.scalar(select(Contact)) is None and s.scalar(select(Message)) is None
+
+
+def test_the_countries_served_are_a_setting(database_url):
+    from tests.conftest import _empty_tables, make_app
+
+    app = make_app(database_url, PHONE_COUNTRIES="PE BO")
+    _empty_tables(services(app).db)
+    engine = services(app).engine
+    assert "1 Precios" in engine.handle(Inbound(address="+59171234567", body="MENU")).replies[0]
+    assert "solo a numeros" in engine.handle(Inbound(address="+12025550143", body="MENU")).replies[0]
+    services(app).db.dispose()
 
 
 def test_first_question_is_answered_before_any_onboarding(talk, db):
@@ -97,13 +116,14 @@ def test_handoff_request_is_recorded(talk, db):
 
 def test_rules_answer_when_the_nlu_server_is_down(talk, db):
     assert "Precios" in talk("0")[0]
-    assert talk("cuanto sta la papa en huancayo")[0].startswith("Ahora solo puedo leer numeros.")
+    assert talk("quien canta esa cancion")[0].startswith("Ahora solo puedo leer numeros.")
+    assert "Ahora solo" not in talk("cuanto sta la papa en huancayo")[0]  # the lookups place it
     assert "105" in talk("auxilio")[0]
     assert "ALTA" in talk("salir")[0]
     with db.session() as s:
         sources = s.scalars(select(Message.nlu_source).where(Message.direction == "in")
                             .order_by(Message.id)).all()
-    assert sources == ["rule", "unavailable", "rule", "rule"]
+    assert sources == ["rule", "unavailable", "fallback", "rule", "rule"]
 
 
 def test_expired_flow_state_is_ignored(app, talk, db):

@@ -22,6 +22,7 @@ from tests.deploy.conftest import DEPLOY, ROOT, tool
 
 UNITS_DIR = DEPLOY / "systemd"
 UNITS = ["chaski-web.service", "chaski-nlu.service", "chaski-scheduler.service", "chaski-sender@.service"]
+BACKUP = ["chaski-backup.service", "chaski-backup.timer"]  # a nightly oneshot and its timer
 INSTALL_ROOT = "/opt/chaski"
 # systemd-analyze security's overall exposure, times ten (the units score 1.6 "OK"; none at all is 9.6).
 MAX_EXPOSURE = 20
@@ -79,18 +80,22 @@ def values(text: str, key: str) -> list[str]:
 
 
 def test_every_unit_is_there():
-    assert sorted(p.name for p in UNITS_DIR.glob("*.service")) == sorted(UNITS)
+    found = [p.name for p in UNITS_DIR.iterdir() if p.suffix in (".service", ".timer")]
+    assert sorted(found) == sorted(UNITS + BACKUP)
 
 
 # ---- what systemd-analyze checks ----
-@pytest.mark.parametrize("unit", UNITS)
+@pytest.mark.parametrize("unit", UNITS + BACKUP)
 def test_systemd_analyze_verify_passes_without_a_warning(unit, tmp_path):
+    if unit.endswith(".timer"):  # verify loads the service a timer starts from beside it
+        render((UNITS_DIR / unit.replace(".timer", ".service")).read_text(encoding="utf-8"),
+               tmp_path, unit.replace(".timer", ".service"))
     path = render((UNITS_DIR / unit).read_text(encoding="utf-8"), tmp_path, unit)
     code, problems = verify(path)
     assert code == 0 and problems == [], problems
 
 
-@pytest.mark.parametrize("unit", UNITS)
+@pytest.mark.parametrize("unit", UNITS + ["chaski-backup.service"])
 def test_the_offline_security_review_rates_the_unit_ok(unit, tmp_path):
     path = render((UNITS_DIR / unit).read_text(encoding="utf-8"), tmp_path, unit)
     ok, summary = exposure_ok(path)
@@ -156,6 +161,20 @@ def test_the_command_each_unit_starts_exists(unit, tmp_path):
     [start] = values((UNITS_DIR / unit).read_text(encoding="utf-8"), "ExecStart")
     proc = run_here(start, tmp_path, "--help")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_backup_unit_runs_the_backup_command_unprivileged_with_the_env_file(tmp_path):
+    text = (UNITS_DIR / "chaski-backup.service").read_text(encoding="utf-8")
+    assert values(text, "User") == ["chaski"] and values(text, "Type") == ["oneshot"]
+    assert values(text, "EnvironmentFile") == ["/etc/chaski/chaski.env"]
+    assert values(text, "ProtectSystem") == ["strict"]
+    [start] = values(text, "ExecStart")
+    assert " backup --out /var/backups/chaski" in start
+    assert values(text, "ReadWritePaths") == ["/var/backups/chaski"]
+    proc = run_here(start.split(" --out")[0], tmp_path, "--help")
+    assert proc.returncode == 0 and "--out" in proc.stdout, proc.stdout + proc.stderr
+    timer = (UNITS_DIR / "chaski-backup.timer").read_text(encoding="utf-8")
+    assert values(timer, "Persistent") == ["true"] and values(timer, "WantedBy") == ["timers.target"]
 
 
 def test_the_web_unit_starts_gunicorn_with_a_config_that_loads_the_app(tmp_path):
