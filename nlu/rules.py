@@ -103,6 +103,9 @@ EMERGENCY_PATTERNS = [
     r"\bsufro maltrato\b", r"\bmaltrato (fisico|psicologico|familiar)\b", r"\bmaltratad(a|as)\b",
     r"\bmoretones\b", r"estoy en peligro", r"\bnos (pega|pegan|golpea|golpean)\b",
     r"\babus\w* de mi\b", r"\bme (encierra|encerro)\b",
+    # Issue 15: burned or scalded by someone ("me quemó con agua caliente"), not "se me quemó".
+    r"(?<!se )\bme (quemo|quemaron|echo|echaron|tiro|tiraron) (con )?(agua (caliente|hirviendo)|aceite"
+    r"( caliente| hirviendo)?|la plancha|fuego|un tizon|un cigarro|acido|gasolina)",
     # Southern Quechua: "maqawan(mi)" = (s)he hits me; Aymara "nuwitu" = hit me
     r"\bmaqa(wan|wanku|kuwan|ykuwan)(mi)?\b", r"\bnuwitu\b",
 ]
