@@ -193,8 +193,17 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--url", help="a running Rasa server (default: start one on the current model)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--quiet", action="store_true", help="do not list misclassified messages")
+    parser.add_argument("--floors", action="store_true",
+                        help="choose the per-intent and gbv_support model floors from the held-out sets")
     args = parser.parse_args(argv)
+    if args.floors:
+        run = lambda url: print(format_floors(raw_reports(url)))  # noqa: E731
+    else:
+        run = None
     if args.url:
+        if run:
+            run(args.url)
+            return 0
         reports = evaluate_all(args.url)
     else:
         from nlu.runtime import train
@@ -202,6 +211,9 @@ def main(argv: Optional[list[str]] = None) -> int:
 
         model = train(echo=lambda line: print(line, file=sys.stderr))
         with RasaServer(model=model) as server:
+            if run:
+                run(server.url)
+                return 0
             reports = evaluate_all(server.url)
     if args.json:
         print(json.dumps([report.as_dict() for report in reports]))
@@ -209,6 +221,69 @@ def main(argv: Optional[list[str]] = None) -> int:
         print("\n\n".join(report.format(not args.quiet) for report in reports))
         print("\n" + gates_summary(reports))
     return 0 if all(ok for _name, ok, _text in gates(reports)) else 1
+
+
+# ---- choosing the thresholds (nlu/classifier.py) from the held-out sets ----
+FLOOR_GRID = tuple(round(0.30 + 0.05 * i, 2) for i in range(14))  # 0.30 ... 0.95
+CLARIFY_COST = 0.5  # a right guess sent to the question costs half a wrong answer
+MIN_GAIN = 1.5  # move an intent's floor off the default only if it saves this much (not one message)
+
+
+def raw_reports(url: str) -> list[Report]:
+    """Both held-out sets through rules + model with no floors at all (for choosing them)."""
+    from nlu.client import RasaClient
+
+    with RasaClient(url, timeout=10.0) as client:
+        classifier = Classifier(client, min_confidence=0.0, intent_floors={}, gbv_min_confidence=0.0)
+        return [evaluate(classifier, load_cases(path), path.name) for path in HELDOUT_FILES]
+
+
+def choose_floors(reports: Iterable[Report], default: float = DEFAULT_MIN_CONFIDENCE
+                  ) -> dict[str, tuple[float, float, float]]:
+    """Return {intent: (floor, cost at floor, cost at default)} over the model's guesses.
+
+    Cost: 1 per wrong guess answered, CLARIFY_COST per right guess sent to the
+    question. The default is kept unless another floor saves at least MIN_GAIN.
+    """
+    guesses = [(c.intent, p.intent, p.confidence) for r in reports
+               for c, p in zip(r.cases, r.parses) if p.source == "rasa"]
+    chosen = {}
+    for intent in INTENTS:
+        mine = [(gold == pred, conf) for gold, pred, conf in guesses if pred == intent]
+
+        def cost(t):
+            return sum((not ok and conf >= t) + CLARIFY_COST * (ok and conf < t) for ok, conf in mine)
+
+        best = min(FLOOR_GRID, key=lambda t: (cost(t), abs(t - default)))
+        chosen[intent] = (best if cost(default) - cost(best) >= MIN_GAIN else default,
+                          cost(best), cost(default))
+    return chosen
+
+
+def gbv_model_false_alarms(reports: Iterable[Report], floor: float) -> tuple[int, int, int, int]:
+    """Return (model false alarms >= floor, non-violence messages, real cries the model
+    alone found, of which below the floor) over the held-out sets."""
+    pairs = [(c, p) for r in reports for c, p in zip(r.cases, r.parses)]
+    alarms = sum(c.intent != "gbv_support" and p.source == "rasa" and p.intent == "gbv_support"
+                 and p.confidence >= floor for c, p in pairs)
+    others = sum(c.intent != "gbv_support" for c, _p in pairs)
+    found = [p for c, p in pairs if c.intent == "gbv_support" and p.source == "rasa"
+             and p.intent == "gbv_support"]
+    return alarms, others, len(found), sum(p.confidence < floor for p in found)
+
+
+def format_floors(reports: list[Report]) -> str:
+    lines = [f"per-intent floors (model guesses on {', '.join(r.name for r in reports)}; "
+             f"cost = wrong answers + {CLARIFY_COST} x right guesses asked)",
+             f"{'intent':<17}{'floor':>6}{'cost':>7}{'at ' + str(DEFAULT_MIN_CONFIDENCE):>9}"]
+    for intent, (floor, cost, at_default) in choose_floors(reports).items():
+        lines.append(f"{intent:<17}{floor:>6.2f}{cost:>7.1f}{at_default:>9.1f}")
+    lines += ["", "gbv_support model floor: false alarms by the model alone at or above it",
+              f"{'floor':>6}{'alarms':>8}{'rate':>7}{'cries found by model':>22}{'lost':>6}"]
+    for floor in (0.0,) + FLOOR_GRID + (0.97, 0.99, 0.995):
+        alarms, others, found, lost = gbv_model_false_alarms(reports, floor)
+        lines.append(f"{floor:>6.3f}{alarms:>8}{alarms / others:>7.3f}{found:>22}{lost:>6}")
+    return "\n".join(lines)
 
 
 # The issue's targets, checked by tests/nlu/test_heldout.py and printed by make nlu-eval.
