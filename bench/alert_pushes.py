@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import delete, func, insert, select  # noqa: E402
 
 from bot.db import Database, reset_schema  # noqa: E402
-from bot.imports.alerts import import_alerts  # noqa: E402
+from bot.knowledge.alerts import import_alerts  # noqa: E402
 from models import Alert, Contact, OutboxMessage  # noqa: E402
 
 FIRST_FAKE = 910_000_000  # +51 910 000 000 upward: this project's FAKE bench range

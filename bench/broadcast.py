@@ -26,11 +26,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, insert, select, update  # noqa: E402
 
-from bot import broadcasts, create_app  # noqa: E402
+from bot import create_app  # noqa: E402
+from bot.proactive import broadcasts  # noqa: E402
 from bot.db import reset_schema  # noqa: E402
-from bot.runtime import services  # noqa: E402
-from bot.sender import run_workers  # noqa: E402
-from bot.twilio_rest import send_message  # noqa: E402
+from bot.services import services  # noqa: E402
+from bot.outbound.sender import run_workers  # noqa: E402
+from bot.channels.twilio import send_message  # noqa: E402
 from models import Broadcast, Contact, OutboxMessage, utcnow  # noqa: E402
 from tests.fakes.twilio_api import FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN, start_fake_twilio  # noqa: E402
 

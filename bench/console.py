@@ -27,7 +27,7 @@ from werkzeug.security import generate_password_hash  # noqa: E402
 
 from bot import create_app  # noqa: E402
 from bot.db import reset_schema  # noqa: E402
-from bot.runtime import services  # noqa: E402
+from bot.services import services  # noqa: E402
 from models import Contact, Message, User, utcnow  # noqa: E402
 
 INTENTS = ["greet", "ask_price", "ask_climate", "ask_agroecology", "out_of_scope", "help",

@@ -50,7 +50,7 @@ def main() -> None:
     from sqlalchemy import create_engine, text
 
     from bot.db import Database, migrate
-    from bot.imports.prices import import_prices
+    from bot.knowledge.prices import import_prices
     from models import Base
 
     with tempfile.TemporaryDirectory() as tmp:

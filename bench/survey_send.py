@@ -19,7 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot import broadcasts, surveys  # noqa: E402
+from bot.proactive import broadcasts
+from bot.surveys import service as surveys  # noqa: E402
 from bot.db import Database, reset_schema  # noqa: E402
 from bench.broadcast import TEXT, make_contacts  # noqa: E402
 from models import utcnow  # noqa: E402

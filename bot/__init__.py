@@ -1,16 +1,25 @@
-"""Chaski: the Flask app factory and the subsystems it wires together."""
+"""Chaski: the Flask app factory. Each package wires itself in through its `init_app`."""
 from __future__ import annotations
 
 import logging
 
 from flask import Flask
+from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot import settings as settings_mod
 
+csrf = CSRFProtect()
+
 
 def create_app(overrides: dict | None = None) -> Flask:
     """Build the app from the environment, with `overrides` (tests) on top."""
+    # Imported here, not at the top: models import bot.clock, so importing any bot module
+    # (which runs this file first) must not import the packages that import models.
+    from bot import (channels, cli, console, conversations, health, knowledge, outbound,
+                     proactive, services, surveys, training)
+    from bot.channels import webhooks
+
     settings = settings_mod.from_env().with_overrides(overrides)
     if not settings.secret_key:
         settings = settings.with_overrides({"secret_key": settings_mod.load_secret_key()})
@@ -24,12 +33,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     # the public URL Twilio called; PUBLIC_URL overrides it entirely.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)
 
-    from bot import cli, console, imports, runtime, webhook, health
-
-    runtime.init_app(app)
-    webhook.init_app(app)
-    health.init_app(app)
-    console.init_app(app)
-    cli.init_app(app)
-    imports.init_app(app)
+    services.init_app(app)
+    csrf.init_app(app)
+    csrf.exempt(webhooks.bp)  # Twilio cannot send a CSRF token: its webhooks check a signature
+    for package in (channels, health, conversations, outbound, proactive, surveys, knowledge,
+                    training, console, cli):
+        package.init_app(app)
     return app

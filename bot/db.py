@@ -1,12 +1,22 @@
 """Own the database engine, sessions and Alembic migrations."""
 from __future__ import annotations
 
+import re
+import sqlite3
+import subprocess
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, event
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+from models import Base
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "models" / "migrations"
 # Tables owned by other libraries: migrations neither create nor drop them.
@@ -74,8 +84,6 @@ class Database:
 
 def alembic_config(url: str):
     """Return an Alembic Config pointing at models/migrations for `url`."""
-    from alembic.config import Config
-
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -84,16 +92,11 @@ def alembic_config(url: str):
 
 def migrate(url: str, revision: str = "head") -> None:
     """Upgrade the database at `url` to `revision`."""
-    from alembic import command
-
     command.upgrade(alembic_config(url), revision)
 
 
 def is_migrated(db: Database) -> bool:
     """Return whether the database is at the newest migration."""
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-
     head = ScriptDirectory.from_config(alembic_config(db.url)).get_current_head()
     try:
         with db.engine.connect() as conn:
@@ -104,10 +107,6 @@ def is_migrated(db: Database) -> bool:
 
 def reset_schema(url: str) -> None:
     """Drop every Chaski table at `url`, then migrate from scratch (tests and benches only)."""
-    from sqlalchemy import text
-
-    from models import Base
-
     engine = create_engine(url)
     with engine.begin() as conn:
         Base.metadata.drop_all(conn)
@@ -116,3 +115,79 @@ def reset_schema(url: str) -> None:
             conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
     engine.dispose()
     migrate(url)
+
+
+# ---- backups ----------------------------------------------------------------
+class BackupError(RuntimeError):
+    """A backup or restore could not be made; nothing was left half-written."""
+
+
+def libpq_url(url: str) -> str:
+    """Return a SQLAlchemy PostgreSQL URL as libpq reads it (no +driver)."""
+    return re.sub(r"^postgresql\+\w+://", "postgresql://", url)
+
+
+def sqlite_path(url: str) -> Path:
+    """Return the file of a SQLite URL."""
+    return Path(url.split("///", 1)[-1])
+
+
+def backup(url: str, out_dir: Path, now: datetime) -> Path:
+    """Write a consistent copy of the database into `out_dir`; return the file.
+
+    PostgreSQL: `pg_dump -Fc` (custom format, for pg_restore). SQLite: the online
+    backup API, safe while the app writes. The copy is written under a temporary
+    name and renamed when complete, so a failed backup leaves no partial file.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    suffix = ".sqlite" if url.startswith("sqlite") else ".dump"
+    target = out_dir / f"chaski-{now:%Y%m%d-%H%M%S}{suffix}"
+    partial = target.with_name(target.name + ".partial")
+    try:
+        if url.startswith("sqlite"):
+            with sqlite3.connect(sqlite_path(url)) as src, sqlite3.connect(partial) as dst:
+                src.backup(dst)
+        else:
+            done = subprocess.run(["pg_dump", "-Fc", "--no-owner", "-f", str(partial), libpq_url(url)],
+                                  capture_output=True, text=True)
+            if done.returncode:
+                raise BackupError(f"pg_dump failed: {done.stderr.strip()}")
+        partial.rename(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
+def data_tables(db: Database) -> dict[str, int]:
+    """Return the rows of every table that holds data (not Alembic's version table)."""
+    with db.engine.connect() as conn:
+        names = [n for n in inspect(conn).get_table_names() if n != "alembic_version"]
+        return {n: conn.execute(text(f'SELECT count(*) FROM "{n}"')).scalar() for n in names}
+
+
+def restore(url: str, path: Path) -> None:
+    """Restore the backup at `path` into the database at `url`, which must hold no data."""
+    if not path.is_file():
+        raise BackupError(f"no backup file {path}")
+    db = Database(url)
+    try:
+        full = {name: n for name, n in data_tables(db).items() if n}
+    finally:
+        db.dispose()
+    if full:
+        raise BackupError("la base de datos de destino no está vacía / the target database is not "
+                          f"empty ({', '.join(f'{n} {t}' for t, n in sorted(full.items()))}): "
+                          "nothing was restored")
+    if url.startswith("sqlite"):
+        if path.suffix != ".sqlite":
+            raise BackupError(f"{path} is not a SQLite backup (chaski-*.sqlite)")
+        with sqlite3.connect(path) as src, sqlite3.connect(sqlite_path(url)) as dst:
+            src.backup(dst)
+        return
+    if path.suffix != ".dump":
+        raise BackupError(f"{path} is not a PostgreSQL backup (chaski-*.dump)")
+    done = subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
+                           "--exit-on-error", "-d", libpq_url(url), str(path)],
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise BackupError(f"pg_restore failed, nothing restored: {done.stderr.strip()}")

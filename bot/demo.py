@@ -26,9 +26,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from bot.clock import lima_date
-from bot.imports.alerts import import_alerts, read_alerts
-from bot.imports.prices import import_prices, parse_date
-from bot.surveys import SURVEYS_DIR, load as load_survey
+from bot.knowledge.alerts import import_alerts, read_alerts
+from bot.knowledge.prices import import_prices, parse_date
+from bot.surveys.service import SURVEYS_DIR, load as load_survey
 from models import Alert, Contact, PriceReport, User, utcnow
 from models.marks import DEMO, DatabaseMark, is_demo
 

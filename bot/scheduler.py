@@ -27,7 +27,7 @@ TIMETABLE = {
     "send-due-broadcasts": ("send_due_broadcasts", "interval", {"minutes": 1}),
     # Runs a retraining queued from the console (TrainingRun); max_instances 1 (job_defaults).
     "retrain-nlu": ("retrain_nlu", "interval", {"minutes": 1}),
-    # Recurring messages (bot/digests.py, bot/reminders.py), Lima time; re-runs add nothing.
+    # Recurring messages (bot/proactive/digests.py, reminders.py), Lima time; re-runs add nothing.
     "weekly-price-digest": ("send_price_digest", "cron", {"day_of_week": "mon", "hour": 7, "minute": 30}),
     "monthly-calendar-tip": ("send_calendar_tips", "cron", {"day": 1, "hour": 8, "minute": 0}),
     "daily-reminders": ("send_due_reminders", "cron", {"hour": 8, "minute": 15}),

@@ -1,4 +1,4 @@
-"""Read the app's settings from the environment (names fixed by CONTRACT.md)."""
+"""Read the app's settings from the environment (names as README.md "Settings" lists them)."""
 from __future__ import annotations
 
 import os
@@ -12,43 +12,73 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
 
 
+def setting(default, env: str | None = None, parse=None, doc: str = ""):
+    """Declare one setting: its default, the environment variable it is read from (None: not
+    read from the environment, only overridden), how that text is read, and what it means."""
+    return field(default=default, metadata={"env": env, "parse": parse or str, "doc": doc})
+
+
+def _flag(value: str, default: bool = True) -> bool:
+    return value.strip().lower() not in {"0", "false", "no", "off"} if value.strip() else default
+
+
+def _url(value: str) -> str | None:
+    return value.rstrip("/") or None
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Hold every setting the app reads; tests pass overrides instead of env vars."""
+    """Every setting the app reads, declared once; tests pass overrides instead of env vars."""
 
-    database_url: str = ""
-    port: int = 5000
-    nlu_url: str = "http://127.0.0.1:5005"
-    nlu_timeout: float = 2.0
-    nlu_min_confidence: float = DEFAULT_MIN_CONFIDENCE
-    twilio_account_sid: str | None = None
-    twilio_auth_token: str | None = None
-    twilio_validate: bool = True
-    twilio_sms_from: str | None = None
-    twilio_messaging_service_sid: str | None = None
-    twilio_whatsapp_from: str | None = None
-    twilio_api_base_url: str | None = None
-    twilio_timeout: float = 10.0
-    public_url: str | None = None
-    secret_key: str = ""
-    conversation_ttl_minutes: int = 60
-    max_inbound_chars: int = 1600
-    timezone: str = "America/Lima"
-    # Outbox sender: messages per second per channel (0 = no limit of ours), the lease
-    # after which a row stuck in `sending` is checked with Twilio, retries and prices.
-    outbox_rate_sms: float = 10.0
-    outbox_rate_whatsapp: float = 20.0
-    outbox_rate_sms_counts: str = "segments"  # or "messages" (see bot/ratelimit.py)
-    outbox_lease_seconds: float = 120.0
-    outbox_max_attempts: int = 8
-    outbox_backoff_seconds: float = 30.0
-    outbox_batch: int = 50
-    outbox_workers: int = 4
-    sms_price_per_segment: float = 0.05
-    whatsapp_price_per_message: float = 0.05
-    # Approved WhatsApp template (ContentSid HX...) a staff reply to a hand-off uses outside
-    # the 24-hour window; none: such replies are refused in the console.
-    handoff_template_sid: str | None = None
+    database_url: str = setting("", "DATABASE_URL", doc="SQLAlchemy URL (default: the demo "
+                                "SQLite file under instance/)")
+    nlu_url: str = setting("http://127.0.0.1:5005", "NLU_URL", lambda v: v.rstrip("/"),
+                           "base URL of a running Rasa server")
+    nlu_timeout: float = setting(2.0, "NLU_TIMEOUT", float, "seconds to wait for a parse")
+    nlu_min_confidence: float = setting(DEFAULT_MIN_CONFIDENCE,
+                                        doc="below it, the bot asks what the person meant")
+    twilio_account_sid: str | None = setting(None, "TWILIO_ACCOUNT_SID", doc="Twilio account")
+    twilio_auth_token: str | None = setting(None, "TWILIO_AUTH_TOKEN",
+                                            doc="Twilio token; also checks X-Twilio-Signature")
+    twilio_validate: bool = setting(True, "TWILIO_VALIDATE", _flag,
+                                    "0 turns the signature check off (local experiments only)")
+    twilio_sms_from: str | None = setting(None, "TWILIO_SMS_FROM", doc="SMS sender number")
+    twilio_messaging_service_sid: str | None = setting(None, "TWILIO_MESSAGING_SERVICE_SID",
+                                                       doc="SMS sender (Messaging Service)")
+    twilio_whatsapp_from: str | None = setting(None, "TWILIO_WHATSAPP_FROM",
+                                               doc="WhatsApp sender, whatsapp:+...")
+    twilio_api_base_url: str | None = setting(None, "TWILIO_API_BASE_URL",
+                                              doc="send Twilio REST calls to another base URL")
+    twilio_timeout: float = setting(10.0, doc="seconds to wait for Twilio's REST API")
+    public_url: str | None = setting(None, "PUBLIC_URL", _url,
+                                     "public base URL Twilio calls (signature behind proxies)")
+    secret_key: str = setting("", "SECRET_KEY", doc="Flask session key (generated if unset)")
+    conversation_ttl_minutes: int = setting(60, doc="a conversation's state expires after this")
+    max_inbound_chars: int = setting(1600, doc="longer inbound messages are cut")
+    phone_countries: tuple = setting(("PE",), "PHONE_COUNTRIES",
+                                     lambda v: tuple(c.upper() for c in v.replace(",", " ").split()),
+                                     "ISO codes of the countries whose numbers Chaski serves")
+    outbox_rate_sms: float = setting(10.0, "OUTBOX_RATE_SMS", float,
+                                     "SMS segments a second the sender allows itself (0: no limit)")
+    outbox_rate_whatsapp: float = setting(20.0, "OUTBOX_RATE_WHATSAPP", float,
+                                          "WhatsApp messages a second (0: no limit)")
+    outbox_rate_sms_counts: str = setting("segments", "OUTBOX_RATE_SMS_COUNTS",
+                                          lambda v: v.strip().lower(),
+                                          "segments, or messages (bot/outbound/ratelimit.py)")
+    outbox_lease_seconds: float = setting(120.0, "OUTBOX_LEASE_SECONDS", float,
+                                          "after this a row left in sending is checked with Twilio")
+    outbox_max_attempts: int = setting(8, "OUTBOX_MAX_ATTEMPTS", int, "tries before failing")
+    outbox_backoff_seconds: float = setting(30.0, "OUTBOX_BACKOFF_SECONDS", float,
+                                            "first retry delay, doubled each time (max 1 h)")
+    outbox_batch: int = setting(50, "OUTBOX_BATCH", int, "rows a sender claims at a time")
+    outbox_workers: int = setting(4, "OUTBOX_WORKERS", int, "sender threads sharing the rate limit")
+    sms_price_per_segment: float = setting(0.05, "SMS_PRICE_PER_SEGMENT", float,
+                                           "USD, for broadcast preview")
+    whatsapp_price_per_message: float = setting(0.05, "WHATSAPP_PRICE_PER_MESSAGE", float,
+                                                "USD, for broadcast preview")
+    handoff_template_sid: str | None = setting(
+        None, "HANDOFF_TEMPLATE_SID", doc="approved WhatsApp template (HX...) a staff reply to a "
+        "hand-off uses outside the 24-hour window; none: such replies are refused")
     extra: dict = field(default_factory=dict)
 
     def with_overrides(self, overrides: dict | None) -> "Settings":
@@ -64,12 +94,6 @@ class Settings:
             else:
                 extra[key] = value
         return replace(self, extra=extra, **values)
-
-
-def _flag(value: str | None, default: bool) -> bool:
-    if value is None or value == "":
-        return default
-    return value.strip().lower() not in {"0", "false", "no", "off"}
 
 
 def default_database_url() -> str:
@@ -92,32 +116,12 @@ def load_secret_key() -> str:
 
 
 def from_env(env: dict | None = None) -> Settings:
-    """Build Settings from environment variables."""
+    """Build Settings from environment variables (an empty one counts as unset)."""
     env = os.environ if env is None else env
-    get = lambda name: env.get(name) or None  # noqa: E731 - empty string means unset
-    return Settings(
-        database_url=get("DATABASE_URL") or default_database_url(),
-        port=int(get("PORT") or 5000),
-        nlu_url=(get("NLU_URL") or "http://127.0.0.1:5005").rstrip("/"),
-        nlu_timeout=float(get("NLU_TIMEOUT") or 2.0),
-        twilio_account_sid=get("TWILIO_ACCOUNT_SID"),
-        twilio_auth_token=get("TWILIO_AUTH_TOKEN"),
-        twilio_validate=_flag(get("TWILIO_VALIDATE"), True),
-        twilio_sms_from=get("TWILIO_SMS_FROM"),
-        twilio_messaging_service_sid=get("TWILIO_MESSAGING_SERVICE_SID"),
-        twilio_whatsapp_from=get("TWILIO_WHATSAPP_FROM"),
-        twilio_api_base_url=get("TWILIO_API_BASE_URL"),
-        public_url=(get("PUBLIC_URL") or "").rstrip("/") or None,
-        secret_key=get("SECRET_KEY") or "",
-        outbox_rate_sms=float(get("OUTBOX_RATE_SMS") or 10.0),
-        outbox_rate_whatsapp=float(get("OUTBOX_RATE_WHATSAPP") or 20.0),
-        outbox_rate_sms_counts=(get("OUTBOX_RATE_SMS_COUNTS") or "segments").strip().lower(),
-        outbox_lease_seconds=float(get("OUTBOX_LEASE_SECONDS") or 120.0),
-        outbox_max_attempts=int(get("OUTBOX_MAX_ATTEMPTS") or 8),
-        outbox_backoff_seconds=float(get("OUTBOX_BACKOFF_SECONDS") or 30.0),
-        outbox_batch=int(get("OUTBOX_BATCH") or 50),
-        outbox_workers=int(get("OUTBOX_WORKERS") or 4),
-        sms_price_per_segment=float(get("SMS_PRICE_PER_SEGMENT") or 0.05),
-        whatsapp_price_per_message=float(get("WHATSAPP_PRICE_PER_MESSAGE") or 0.05),
-        handoff_template_sid=get("HANDOFF_TEMPLATE_SID"),
-    )
+    values = {}
+    for f in fields(Settings):
+        name = f.metadata.get("env")
+        if name and env.get(name):
+            values[f.name] = f.metadata["parse"](env[name])
+    values.setdefault("database_url", default_database_url())
+    return Settings(**values)

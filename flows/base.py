@@ -5,7 +5,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flows.records import Facts
 from nlu.classifier import Parse
+from nlu.rules import normalise
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ class Ctx:
     parse: Parse
     state: State | None
     now: datetime
-    facts: Any = None  # read-only queries on stored data (bot.facts.Facts); None in pure tests
+    facts: Facts | None = None  # read-only queries on stored data; None in pure tests
     survey: Any = None  # the open survey question (flows.survey.SurveyTurn), loaded by the engine
 
     @property
@@ -49,8 +51,6 @@ class Ctx:
     @property
     def answer(self) -> str:
         """Return the message normalised for matching a numbered answer."""
-        from nlu.rules import normalise
-
         return normalise(self.text)
 
 

@@ -1,7 +1,7 @@
 """The agroecological calendar: one sourced tip a month per region; subscribing to it.
 
 Tips live in flows/data/calendar.yml (month, regions or "all", text, sources);
-the monthly job in bot/digests.py sends them to contacts subscribed to kind "calendar".
+the monthly job in bot/proactive/digests.py sends them to contacts subscribed to kind "calendar".
 """
 from __future__ import annotations
 

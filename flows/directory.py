@@ -1,4 +1,9 @@
-"""Look up Centros Emergencia Mujer by province in the sourced, dated directory."""
+"""The sourced, dated support directory: the national lines (105, Línea 100) and the
+Centros Emergencia Mujer by province.
+
+Both the support conversation and an urgent hand-off quote the lines, so they live
+here, not in flows/support.py (which imports flows/handoff.py).
+"""
 from __future__ import annotations
 
 import difflib
@@ -11,9 +16,22 @@ import yaml
 from nlu.rules import normalise
 
 DIRECTORY_FILE = Path(__file__).resolve().parent / "data" / "support_directory.yml"
+LINES_FILE = Path(__file__).resolve().parent / "data" / "support_lines.yml"
 DEPARTMENTS = ("ancash", "arequipa", "cusco", "huancavelica", "junin", "lima", "piura", "puno")
 ALIASES = {"cuzco": "cusco", "qosqo": "cusco", "canete": "canete", "huaraz": "huaraz"}
 
+
+
+@lru_cache(maxsize=1)
+def _lines() -> dict:
+    with LINES_FILE.open(encoding="utf-8") as fh:
+        return {line["id"]: line for line in yaml.safe_load(fh)["lines"]}
+
+
+def support_numbers() -> dict:
+    """Return {"police": "105", "line100": "100"} from the sourced, dated directory."""
+    lines = _lines()
+    return {"police": lines["police"]["number"], "line100": lines["linea100"]["number"]}
 
 @dataclass(frozen=True)
 class Centre:

@@ -1,7 +1,7 @@
 """Fit a reply to the channel: at most two GSM-7 SMS segments, or longer on WhatsApp."""
 from __future__ import annotations
 
-from bot.gsm7 import segment_count, to_gsm7
+from flows.gsm7 import segment_count, to_gsm7
 
 SMS_SEGMENTS = 2
 

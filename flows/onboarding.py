@@ -15,7 +15,6 @@ from flows.catalog import LANGUAGES, language_name, t
 from nlu.rules import normalise
 
 FLOW = "onboarding"
-STEPS = ("consent", "language", "region")
 ASK_KEY = {"consent": "consent_ask", "language": "language_ask", "region": "region_ask"}
 REGIONS = ("ancash", "arequipa", "cusco", "huancavelica", "junin", "lima", "piura", "puno")
 REGION_NAMES = {

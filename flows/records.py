@@ -1,8 +1,10 @@
-"""Plain records of stored facts that flows read (prices, markets, alerts); no SQLAlchemy."""
+"""Plain records of stored facts that flows read (prices, markets, alerts), and the Facts
+protocol flows ask them through; no SQLAlchemy."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 LIMA = ZoneInfo("America/Lima")
@@ -71,6 +73,26 @@ def lima_time(moment: datetime, with_year: bool = False) -> str:
     """Return "21/11 18:00" (or "21/11/2026 18:00") in Peru time."""
     local = moment.astimezone(LIMA)
     return local.strftime("%d/%m/%Y %H:%M" if with_year else "%d/%m %H:%M")
+
+
+class Facts(Protocol):
+    """What flows may ask about stored data (read-only); the engine passes one per turn."""
+
+    def products(self, market_ids: list[int] | None = None, limit: int = 8) -> list[str]: ...
+
+    def find_product(self, text: str) -> tuple[str, str] | None: ...
+
+    def similar_products(self, text: str, limit: int = 3) -> list[str]: ...
+
+    def markets_at(self, place_name: str) -> list[MarketView]: ...
+
+    def markets_in(self, region: str) -> list[MarketView]: ...
+
+    def latest_prices(self, product: str, variety: str = "",
+                      market_ids: list[int] | None = None) -> list[PriceView]: ...
+
+    def active_alerts(self, region: str | None = None,
+                      hazard: str | None = None) -> list[AlertView]: ...
 
 
 class NoFacts:

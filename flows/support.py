@@ -1,6 +1,6 @@
 """Support for anyone who may be facing violence: numbers first, then three options.
 
-DESIGN.md safety rules: the first reply always carries 105 and Línea 100;
+Safety rules: the first reply always carries 105 and Línea 100;
 later replies use neutral words, safe on a shared phone; a quick exit word
 (CHAU) ends the conversation with an ordinary goodbye; bodies of this
 conversation are never stored; nothing here schedules a message (the only
@@ -13,38 +13,21 @@ effect is the hand-off the person asks for).
 """
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
-
-import yaml
-
 from flows import directory, handoff
 from flows.base import Ctx, Result, State
 from flows.catalog import t
 
 FLOW = "support"
-LINES_FILE = Path(__file__).resolve().parent / "data" / "support_lines.yml"
+LINES_FILE = directory.LINES_FILE
 # Quick exit: an everyday goodbye, so a phone shows nothing unusual. Not SALIR,
 # which is an opt-out word (STOP) in nlu/rules.py.
 EXIT_WORDS = frozenset({"chau", "chao", "adios", "bye", "tupananchiskama"})
 PERSON_ANSWERS = frozenset({"3", "5", "si", "ari", "persona"})
 
 
-@lru_cache(maxsize=1)
-def _lines() -> dict:
-    with LINES_FILE.open(encoding="utf-8") as fh:
-        return {line["id"]: line for line in yaml.safe_load(fh)["lines"]}
-
-
-def support_numbers() -> dict:
-    """Return {"police": "105", "line100": "100"} from the sourced, dated directory."""
-    lines = _lines()
-    return {"police": lines["police"]["number"], "line100": lines["linea100"]["number"]}
-
-
 def emergency_text(language: str = "es") -> str:
     """Return the first reply to anyone who may be facing violence."""
-    return t("emergency", language, **support_numbers())
+    return t("emergency", language, **directory.support_numbers())
 
 
 def _result(ctx: Ctx, text: str, step: str | None = "options", **data) -> Result:
@@ -64,7 +47,7 @@ def leave(ctx: Ctx) -> Result:
 
 def guidance(ctx: Ctx) -> Result:
     """Say what to do now: short, safe steps (sources in support_lines.yml `guidance`)."""
-    return _result(ctx, t("support_guidance", ctx.lang, **support_numbers()))
+    return _result(ctx, t("support_guidance", ctx.lang, **directory.support_numbers()))
 
 
 def centre(ctx: Ctx) -> Result:
@@ -77,7 +60,7 @@ def centre(ctx: Ctx) -> Result:
 
 
 def _centre_reply(ctx: Ctx, place: str | None) -> Result:
-    numbers = support_numbers()
+    numbers = directory.support_numbers()
     found = directory.nearest(place)
     if not found:
         return _result(ctx, t("support_no_centre", ctx.lang, **numbers), place=place)
@@ -104,4 +87,4 @@ def step(ctx: Ctx) -> Result:
         return guidance(ctx)
     if answer in PERSON_ANSWERS or ctx.parse.intent in {"affirm", "human_handoff"}:
         return handoff.request(ctx, urgent=True, topic=FLOW)
-    return _result(ctx, t("support_options", ctx.lang, **support_numbers()))
+    return _result(ctx, t("support_options", ctx.lang, **directory.support_numbers()))

@@ -23,6 +23,7 @@ from flows.catalog import t
 from flows.dates import read_day
 from flows.menu import with_menu
 from flows.records import lima_date
+from nlu.rules import normalise
 
 FLOW = "survey"
 TYPES = ("choice", "number", "yes_no", "text", "date")
@@ -118,8 +119,6 @@ def read(q: dict, ctx: Ctx) -> str | None:
 
 
 def _norm(text: str) -> str:
-    from nlu.rules import normalise
-
     return normalise(str(text))
 
 

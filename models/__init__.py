@@ -1,7 +1,7 @@
 """SQLAlchemy models, one module per domain; Alembic migrations in migrations/."""
 from models.alerts import Alert, AlertArea, AlertInfo
 from models.base import Base, utcnow
-from models.campaigns import Broadcast
+from models.broadcasts import Broadcast
 from models.contacts import Contact
 from models.conversations import ConversationState
 from models.handoffs import HandoffRequest

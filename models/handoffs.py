@@ -22,7 +22,7 @@ class HandoffRequest(Base):
           │                                              └──┘ (another reply)
           └──(staff closes)────────────────────────────────────▶ closed
 
-    A reply is an outbox row keyed "handoff:<id>:reply:<n>" (bot/handoff_replies.py).
+    A reply is an outbox row keyed "handoff:<id>:reply:<n>" (bot/conversations/handoffs.py).
     """
 
     __tablename__ = "handoff_requests"

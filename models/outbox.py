@@ -10,7 +10,6 @@ from models.base import Base, utcnow
 
 # Twilio's callback statuses that mean "accepted, still on its way": we already say "sent".
 IN_FLIGHT = {"queued", "accepted", "scheduled", "sending", "sent"}
-FINAL = {"delivered", "read", "undelivered", "failed", "canceled"}
 PRIVATE_REPLY_TOPIC = "handoff_private"  # a staff reply about violence: body blanked when final
 STATUS_RANK = {"queued": 0, "sending": 1, "sent": 2, "undelivered": 3, "failed": 3,
                "canceled": 3, "delivered": 4, "read": 5}
@@ -33,12 +32,13 @@ class OutboxMessage(Base):
            │                                                    └──▶ undelivered / failed
            └──(permanent error: 21610, 21211, attempts used up...)──▶ failed
 
-    `key` makes creation idempotent ("broadcast:7:run:2026-11-23T08:00:contact:42"):
+    `key` makes creation idempotent ("broadcast:7:20261123T1300Z:contact:42", or
+    "broadcast:7:once:contact:42" for a one-off):
     re-running whatever creates rows adds nothing twice. A row stuck in `sending`
     (sender killed, or a timeout whose outcome is unknown) is only resent after its
     lease ran out and Twilio's message list shows no message to that address since
-    the claim: see bot/sender.py. A staff reply in a conversation about violence
-    (topic "handoff_private", bot/handoff_replies.py) has its `body` blanked once
+    the claim: see bot/outbound/sender.py. A staff reply in a conversation about violence
+    (topic "handoff_private", bot/conversations/handoffs.py) has its `body` blanked once
     the row is final (sent, failed, canceled).
     """
 

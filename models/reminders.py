@@ -20,7 +20,7 @@ class Reminder(TextsByLanguage, Base):
 
     The contact's dates live in `contact.profile["dates"][date_field]` ("YYYY-MM-DD").
     `segment` takes the broadcast segment keys (region, language, crop...). Only
-    active reminders are queued, by the daily job in bot/reminders.py.
+    active reminders are queued, by the daily job in bot/proactive/reminders.py.
     """
 
     __tablename__ = "reminders"

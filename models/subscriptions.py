@@ -14,7 +14,7 @@ class Subscription(Base):
 
     `product` is set for kind "prices"; `hazard` for kind "alerts" ("" = every
     hazard); kind "calendar" is the monthly agroecological tip; `region` is a
-    region key. Sending: bot/alert_pushes.py and bot/digests.py::
+    region key. Sending: bot/proactive/alert_pushes.py and bot/proactive/digests.py::
 
         active ──(contact cancels)──▶ cancelled ──(subscribes again)──▶ active
 

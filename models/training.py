@@ -9,7 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.base import Base, utcnow
 
 ACTIVE_STATUSES = ("queued", "running")
-FINISHED_STATUSES = ("kept_new", "kept_old", "unchanged", "failed")
 
 
 class TrainingRun(Base):

@@ -65,13 +65,13 @@ class Parse:
         return self.source == "unavailable"
 
     def as_json(self) -> dict:
-        """Return the `nlu-classify` line for this parse (CONTRACT.md format)."""
+        """Return the `nlu-classify` line for this parse (the format in README.md)."""
         return {"text": self.text, "intent": self.intent, "confidence": round(self.confidence, 4),
                 "entities": self.entities, "source": self.source}
 
 
 def entity_value(value) -> str:
-    """Return an entity value in lower case without accents, as CONTRACT.md says."""
+    """Return an entity value in lower case without accents, as README.md says."""
     return rules.normalise(str(value)).replace("ñ", "n")
 
 

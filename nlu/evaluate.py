@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from nlu.classifier import DEFAULT_MIN_CONFIDENCE, INTENTS, Classifier, Parse
+from nlu.client import RasaClient
+from nlu.runtime import train
+from nlu.server import RasaServer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HELDOUT_FILE = PROJECT_ROOT / "nlu" / "heldout.txt"  # outside nlu/data: never trained on
@@ -180,8 +183,6 @@ def evaluate_url(url: str, min_confidence: Optional[float] = None,
 def evaluate_all(url: str, min_confidence: Optional[float] = None,
                  paths: Iterable[Path] = HELDOUT_FILES) -> list[Report]:
     """Evaluate every held-out set against the Rasa server at `url`, one Report each."""
-    from nlu.client import RasaClient
-
     kwargs = {} if min_confidence is None else {"min_confidence": min_confidence}
     with RasaClient(url, timeout=10.0) as client:
         classifier = Classifier(client, **kwargs)
@@ -206,9 +207,6 @@ def main(argv: Optional[list[str]] = None) -> int:
             return 0
         reports = evaluate_all(args.url)
     else:
-        from nlu.runtime import train
-        from nlu.server import RasaServer
-
         model = train(echo=lambda line: print(line, file=sys.stderr))
         with RasaServer(model=model) as server:
             if run:
@@ -231,8 +229,6 @@ MIN_GAIN = 1.5  # move an intent's floor off the default only if it saves this m
 
 def raw_reports(url: str) -> list[Report]:
     """Both held-out sets through rules + model with no floors at all (for choosing them)."""
-    from nlu.client import RasaClient
-
     with RasaClient(url, timeout=10.0) as client:
         classifier = Classifier(client, min_confidence=0.0, intent_floors={}, gbv_min_confidence=0.0)
         return [evaluate(classifier, load_cases(path), path.name) for path in HELDOUT_FILES]

@@ -73,7 +73,7 @@ OPT_OUT_PATTERNS = [
 OPT_IN_WORDS = {"alta", "start", "unstop", "volver", "quiero volver", "activar", "iniciar", "yes"}
 MENU_WORDS = {"menu", "menú", "inicio", "opciones", "0"}
 
-# Digit on the main menu -> the intent it stands for (CONTRACT.md labels).
+# Digit on the main menu -> the intent it stands for (the labels in README.md, NLU).
 MENU_DIGITS = {
     "0": "help",
     "1": "ask_price",

@@ -29,7 +29,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Optional, Union
+from typing import Callable, Iterator, Optional, Union
+
+from nlu.progress import relay_output
 
 try:  # POSIX only; without it concurrent trainings are merely not serialised.
     import fcntl
@@ -201,39 +203,6 @@ def _relative(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _is_progress(line: str) -> bool:
-    # tqdm progress bars ("Epochs:  42%|####  | 42/100 [00:20<00:28, 2.1it/s ...").
-    return "|" in line and ("it/s" in line or "s/it" in line)
-
-
-def _relay_output(stream: Iterable[str], echo: Callable[[str], object],
-                  every: float = 10.0) -> None:
-    """Pass Rasa's output to ``echo``, keeping one progress bar line per ``every`` s.
-
-    tqdm redraws its bar with carriage returns, which line iteration turns
-    into hundreds of lines.
-    """
-    last_shown = 0.0
-    pending: Optional[str] = None
-    for raw in stream:
-        line = raw.rstrip("\r\n")
-        if _is_progress(line):
-            now = time.monotonic()
-            if now - last_shown >= every:
-                echo(line)
-                last_shown, pending = now, None
-            else:
-                pending = line
-            continue
-        if pending is not None:
-            echo(pending)
-            pending = None
-        if line.strip():
-            echo(line)
-    if pending is not None:
-        echo(pending)
-
-
 def train(force: bool = False, echo: Callable[[str], object] = print,
           root: Optional[PathLike] = None) -> Path:
     """Train the NLU model unless the one for the current data already exists.
@@ -284,7 +253,7 @@ def train(force: bool = False, echo: Callable[[str], object] = print,
                 bufsize=1,
             )
             assert proc.stdout is not None
-            _relay_output(proc.stdout, echo)
+            relay_output(proc.stdout, echo)
             returncode = proc.wait()
             if returncode != 0:
                 raise NLURuntimeError(f"`rasa train nlu` failed with exit code {returncode}")

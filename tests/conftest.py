@@ -11,8 +11,8 @@ from sqlalchemy import text
 from bot import clock as app_clock
 from bot import create_app
 from bot.db import Database, reset_schema
-from bot.engine import Inbound
-from bot.runtime import services
+from bot.conversations.engine import Inbound
+from bot.services import services
 from models import Base
 from tests.fakes.guard import block_real_twilio, fake_twilio  # noqa: F401 - fixture
 from tests.fakes.signing import FAKE_PHONE

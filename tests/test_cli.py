@@ -1,4 +1,4 @@
-"""The CLI commands of CONTRACT.md, through Flask's runner and as real subprocesses."""
+"""The CLI commands the README documents, through Flask's runner and as real subprocesses."""
 import json
 import os
 import subprocess

@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.demo import DEMO_CONTACTS, SAMPLE_ALERTS, SAMPLE_SENDER
-from bot.imports.alerts import import_alerts
+from bot.knowledge.alerts import import_alerts
 from models import (Alert, AuditLog, Contact, DatabaseMark, OutboxMessage, PriceReport, Subscription,
                     User)
 from nlu.server import free_port
 from tests.fakes.clock import clock_at
-from tests.topics import DATA, NOW, ask, cli  # noqa: F401 - fixture
+from tests.fakes.topics import DATA, NOW, ask, cli  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 PUNO_PHONE = "+51900000021"  # FAKE: stands for a real subscriber

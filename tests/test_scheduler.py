@@ -5,8 +5,10 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select, text
 
-from bot.jobs import expire_conversations, run_job
-from bot.scheduler import JOB_TABLE, LIMA, TIMETABLE, build_scheduler
+from bot.conversations.jobs import expire_conversations
+from bot.jobs import run_job
+from bot.clock import LIMA
+from bot.scheduler import JOB_TABLE, TIMETABLE, build_scheduler
 from models import Contact, ConversationState, utcnow
 
 

@@ -11,13 +11,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select, text
 
-from bot import broadcasts
-from bot.runtime import services
+from bot.proactive import broadcasts
+from bot.services import services
 from bot.scheduler import JOB_TABLE, TIMETABLE
 from models import Broadcast, OutboxMessage, utcnow
 from tests.conftest import closed_port_url, make_app
-from tests.outbox_helpers import add_contacts, holding_outbox_key
-from tests.test_outbox_crash import FLASK, ROOT, wait_for
+from tests.fakes.outbox import add_contacts, holding_outbox_key
+from tests.outbound.test_outbox_crash import FLASK, ROOT, wait_for
 from tests.test_scheduler import move_next_run, store_timetable
 
 CONTACTS = 2500

@@ -2,72 +2,24 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import wraps
 
-from flask import Blueprint, Flask, abort, render_template, request
-from flask_login import LoginManager, current_user, login_required
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask import Blueprint, Flask, abort, render_template
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFError
 
+from bot.channels.phones import mask
 from bot.clock import LIMA
-from bot.phones import mask
-from bot.runtime import services
-from models import AuditLog, User
+from bot.console.access import allowed
+from bot.services import services
+from models import User
 from models.marks import is_demo
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                static_folder="static", static_url_path="/static")
-csrf = CSRFProtect()
 login_manager = LoginManager()
 login_manager.login_view = "console.login"
 login_manager.login_message = "Inicia sesión para entrar a la consola."
 login_manager.session_protection = "strong"
-
-# Which roles open which page; tests walk this table for every role.
-ACCESS = {
-    "dashboard": {"admin", "coordinator", "reviewer", "counsellor"},
-    "conversations": {"admin", "coordinator", "reviewer", "counsellor"},
-    "review": {"admin", "reviewer"},
-    "retrain": {"admin", "reviewer"},
-    "handoffs": {"admin", "coordinator", "counsellor"},
-    "campaigns": {"admin", "coordinator"},
-    "surveys": {"admin", "coordinator"},
-    "reminders": {"admin", "coordinator"},
-    "users": {"admin"},
-    "audit": {"admin"},
-}
-
-
-def allowed(page: str, user=None) -> bool:
-    """Return whether `user` (the current one by default) may open `page`."""
-    user = user or current_user
-    return bool(getattr(user, "is_authenticated", False)) and user.role in ACCESS[page]
-
-
-def page(name: str):
-    """Require a signed-in user whose role may open the page `name` (else 403)."""
-
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def checked(*args, **kwargs):
-            if not allowed(name):
-                abort(403)
-            return view(*args, **kwargs)
-
-        return checked
-
-    return decorator
-
-
-def audit(action: str, target: str | None = None, user: User | None = None,
-          email: str | None = None, **detail) -> None:
-    """Add one row to the audit log, in its own transaction."""
-    user = user if user is not None else (current_user if current_user.is_authenticated else None)
-    with services().db.session() as session:
-        session.add(AuditLog(user_id=user.id if user else None,
-                             email=email or (user.email if user else None), action=action,
-                             target=target, detail=detail, ip=request.remote_addr))
-
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
@@ -121,10 +73,12 @@ def _csrf_error(error: CSRFError):
 
 
 def init_app(app: Flask) -> None:
-    """Register the console, CSRF protection, sessions and secure cookie settings."""
-    from bot import webhook
+    """Register the console, its sessions and secure cookie settings, and `create-user`."""
+    # Imported here, not at the top: the page modules import `bp` and `page` from this module.
     from bot.console import (admin, auth, campaigns, conversations, dashboard,  # noqa: F401
                              handoffs, reminders, retraining, review, surveys)
+    from bot.console.cli import cli
+    from bot.cli import add_commands
 
     https = (app.config["CHASKI"].public_url or "").startswith("https://")
     app.config.update(
@@ -133,11 +87,9 @@ def init_app(app: Flask) -> None:
         REMEMBER_COOKIE_SECURE=https, PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
         WTF_CSRF_TIME_LIMIT=8 * 3600,
     )
-    csrf.init_app(app)
-    # Twilio cannot send a CSRF token: its webhooks keep the signature check instead.
-    csrf.exempt(webhook.bp)
     login_manager.init_app(app)
     app.register_blueprint(bp)
     app.register_error_handler(CSRFError, _csrf_error)
     app.jinja_env.filters["lima"] = lima_time
     app.jinja_env.globals.update(show_phone=show_phone, allowed=allowed)
+    add_commands(app, cli)

@@ -7,8 +7,9 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from bot.console import audit, bp, page
-from bot.runtime import services
+from bot.console import bp
+from bot.console.access import audit, page
+from bot.services import services
 from models import ROLES, AuditLog, User
 
 MIN_PASSWORD = 10

@@ -16,8 +16,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from bot.console import audit, bp
-from bot.runtime import services
+from bot.console import bp
+from bot.console.access import audit
+from bot.services import services
 from models import AuditLog, User, utcnow
 
 IP_FAILURE_LIMIT, IP_WINDOW = 20, timedelta(minutes=15)

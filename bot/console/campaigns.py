@@ -2,20 +2,23 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
-from bot import broadcasts
-from bot.console import LIMA, audit, bp, get_or_404, page
+from bot.channels.phones import mask
+from bot.clock import LIMA
+from bot.console import bp, get_or_404
+from bot.console.access import audit, page
+from bot.console.charts import hbars
 from bot.console.csvout import csv_response
-from bot.console.dashboard import hbars
-from bot.gsm7 import segment_count, to_gsm7
-from bot.outbox import STATUSES, counts, in_quiet_hours
-from bot.phones import mask
-from bot.runtime import services
+from bot.console.forms import (LANGUAGE_NAMES, FormError, describe_segment, lima_datetime,
+                               parse_segment, segment_fields, text_previews)
+from bot.outbound.outbox import STATUSES, counts
+from bot.outbound.policy import in_quiet_hours
+from bot.proactive import audience, broadcasts
+from bot.services import services
 from models import Broadcast, Contact, OutboxMessage, utcnow
 
 STATUS_NAMES = {"queued": "en cola", "sending": "enviando", "sent": "enviado",
@@ -23,107 +26,6 @@ STATUS_NAMES = {"queued": "en cola", "sending": "enviando", "sent": "enviado",
                 "failed": "fallido", "canceled": "cancelado"}
 BROADCAST_STATUS_NAMES = {"draft": "borrador", "scheduled": "programada", "done": "enviada",
                           "canceled": "cancelada"}
-LANGUAGE_NAMES = {"es": "castellano", "qu": "quechua", "ay": "aimara"}
-
-
-@dataclass(frozen=True)
-class SegmentField:
-    """One audience field of the form: `key` of Broadcast.segment, how it is typed and read."""
-
-    key: str
-    label: str
-    kind: str  # "list" (comma-separated words), "choice" (one of `choices`), "int", "survey_answer"
-    hint: str = ""
-    choices: tuple = ()
-
-
-# The audience fields, in form order. A new segment key in bot/broadcasts.py is one line here;
-# a line whose key bot/broadcasts.py does not know (yet) is left off the form.
-SEGMENT_FIELDS = (
-    SegmentField("region", "Regiones", "list", "p. ej. junin, puno"),
-    SegmentField("province", "Provincias", "list", "p. ej. huancayo, chucuito"),
-    SegmentField("language", "Idiomas", "list", "es, qu, ay"),
-    SegmentField("channel", "Canal que usan", "choice", "", ("", "sms", "whatsapp")),
-    SegmentField("active_days", "Escribieron en los últimos N días", "int", "p. ej. 30"),
-    SegmentField("crop", "Cultivos", "list", "p. ej. papa, quinua"),
-    SegmentField("subscription", "Suscritos a", "list", "prices, alerts, calendar"),
-    SegmentField("survey_answer", "Respondieron en una encuesta", "survey_answer",
-                 "encuesta:pregunta=respuesta, p. ej. cosecha-2026:usa_biol=no"),
-)
-
-
-def segment_fields() -> list[SegmentField]:
-    """Return the audience fields bot/broadcasts.py accepts."""
-    return [f for f in SEGMENT_FIELDS if f.key in broadcasts.SEGMENT_KEYS]
-
-
-class FormError(ValueError):
-    """A form value the staff member must correct (message in Spanish)."""
-
-
-def _lima_datetime(value: str) -> datetime:
-    for fmt in ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"):
-        try:
-            return datetime.strptime(value.strip(), fmt).replace(tzinfo=LIMA)
-        except ValueError:
-            continue
-    raise FormError(f"La fecha y hora «{value}» no es válida: usa AAAA-MM-DD HH:MM (hora de Lima).")
-
-
-def parse_segment(form) -> dict:
-    """Return Broadcast.segment from the form's audience fields, or raise FormError."""
-    segment: dict = {}
-    for f in segment_fields():
-        raw = (form.get(f"seg_{f.key}") or "").strip()
-        if not raw:
-            continue
-        if f.kind == "list":
-            segment[f.key] = [v.strip().lower() for v in raw.split(",") if v.strip()]
-        elif f.kind == "int":
-            if not raw.isdigit() or int(raw) < 1:
-                raise FormError(f"«{f.label}» debe ser un número entero mayor que cero.")
-            segment[f.key] = int(raw)
-        elif f.kind == "survey_answer":
-            segment[f.key] = _survey_answer(f, raw)
-        elif raw not in f.choices:
-            raise FormError(f"«{f.label}»: valor no válido.")
-        else:
-            segment[f.key] = raw
-    return segment
-
-
-def _survey_answer(f: SegmentField, raw: str) -> dict:
-    """Read "encuesta:pregunta=respuesta" (the CLI's parser) and check the survey has it."""
-    try:
-        wanted = broadcasts.parse_survey_answer(raw)
-    except broadcasts.BroadcastError:
-        raise FormError(f"«{f.label}»: escribe encuesta:pregunta=respuesta, "
-                        "p. ej. cosecha-2026:usa_biol=no.") from None
-    try:
-        with services().db.session() as session:
-            broadcasts.check_survey_answer(session, wanted)
-    except broadcasts.BroadcastError as exc:
-        text = str(exc)
-        if text.startswith("no survey"):
-            raise FormError(f"No existe la encuesta «{wanted['survey']}» (ver Encuestas).") from None
-        if " has no question " in text:
-            raise FormError(f"La encuesta «{wanted['survey']}» no tiene la pregunta "
-                            f"«{wanted['question']}».") from None
-        raise FormError(f"La pregunta «{wanted['question']}» acepta solo "
-                        f"{text.split(' takes ', 1)[1].split(', not', 1)[0]}.") from None
-    return wanted
-
-
-def describe_segment(segment: dict | None) -> str:
-    """Return an audience in words, e.g. "region = junin, puno; survey_answer = s:q=a"."""
-    parts = []
-    for key, value in (segment or {}).items():
-        if isinstance(value, dict):
-            value = f"{value.get('survey')}:{value.get('question')}={value.get('answer')}"
-        elif isinstance(value, list):
-            value = ", ".join(map(str, value))
-        parts.append(f"{key} = {value}")
-    return "; ".join(parts) or "todos los contactos que aceptaron y no pidieron BAJA"
 
 
 def parse_form(form) -> dict:
@@ -138,7 +40,7 @@ def parse_form(form) -> dict:
     if not texts:
         raise FormError("Escribe el mensaje al menos en un idioma (castellano recomendado).")
     channel = form.get("channel") or None
-    if channel not in (None, *broadcasts.CHANNELS):
+    if channel not in (None, *audience.CHANNELS):
         raise FormError("El canal de envío debe ser SMS o WhatsApp.")
     content_sid = (form.get("content_sid") or "").strip() or None
     if content_sid and not content_sid.startswith("HX"):
@@ -160,7 +62,7 @@ def parse_form(form) -> dict:
     if topic and "violen" in topic:
         raise FormError("Nunca se envían mensajes proactivos sobre violencia: elige otro tema.")
     when = form.get("when") or "now"
-    send_at = _lima_datetime(form.get("send_at") or "") if when == "at" else None
+    send_at = lima_datetime(form.get("send_at") or "") if when == "at" else None
     cron = (form.get("cron") or "").strip() if when == "cron" else None
     if when == "cron" and not cron:
         raise FormError("Escribe la programación periódica (cron), p. ej. 0 8 * * 1.")
@@ -186,18 +88,6 @@ def _spanish(exc: Exception) -> str:
     if "only a draft" in text:
         return "Solo un borrador se puede programar; esta campaña ya no lo es."
     return f"No se pudo: {text}."
-
-
-def text_previews(form) -> dict:
-    """Return, per language typed, the SMS text after GSM-7 rewriting and its segment count."""
-    previews = {}
-    for lang in broadcasts.LANGUAGES:
-        text = (form.get(f"text_{lang}") or "").strip()
-        if text:
-            sms = to_gsm7(text)
-            previews[lang] = {"sms_text": sms, "segments": segment_count(sms),
-                              "changed": sms != text, "chars": len(sms)}
-    return previews
 
 
 def _counts_by_broadcast(session, ids: list[int]) -> dict[int, dict]:
@@ -279,7 +169,7 @@ def campaign_new():
         previews = text_previews(form)
     return render_template("console/campaign_new.html", form=form, error=error, previews=previews,
                            fields=segment_fields(), languages=LANGUAGE_NAMES,
-                           channels=broadcasts.CHANNELS), (400 if error else 200)
+                           channels=audience.CHANNELS), (400 if error else 200)
 
 
 @bp.get("/campanas/<int:broadcast_id>/vista-previa")

@@ -7,10 +7,12 @@ from datetime import date, datetime, time, timedelta
 from flask import abort, render_template, request
 from flask_login import current_user
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import aliased
 
-from bot.console import LIMA, audit, bp, page
-from bot.runtime import services
+from bot.clock import LIMA
+from bot.console import bp
+from bot.console.access import (audit, audit_restricted_listing, is_restricted, page,
+                                restricted_contacts)
+from bot.services import services
 from models import Contact, Message
 from nlu.classifier import INTENTS
 
@@ -18,30 +20,6 @@ PAGE_SIZE = 50
 COUNT_CAP = 10_000
 THREAD_LIMIT = 500
 CHANNELS = ("sms", "whatsapp")
-
-
-def restricted_contacts():
-    """Return a subquery of the contacts who had a conversation about violence."""
-    m = aliased(Message)
-    return select(m.contact_id).where(or_(m.redacted.is_(True), m.flow == "support"))
-
-
-def is_restricted(session, contact_id: int) -> bool:
-    """Return whether the thread of `contact_id` holds a conversation about violence."""
-    m = aliased(Message)
-    return session.scalar(select(func.count()).select_from(m).where(
-        m.contact_id == contact_id, or_(m.redacted.is_(True), m.flow == "support"))) > 0
-
-
-def audit_restricted_listing(session, contact_ids, where: str) -> None:
-    """Audit a page that shows a counsellor any contact with a violence conversation."""
-    ids = sorted(set(contact_ids))
-    if not ids:
-        return
-    query = restricted_contacts()
-    shown = session.scalars(query.where(query.selected_columns[0].in_(ids)).distinct()).all()
-    if shown:
-        audit("restricted_list", target=where, contacts=sorted(shown))
 
 
 def _date(value: str | None) -> date | None:

@@ -5,12 +5,12 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import case, or_, select
 
-from bot import handoff_replies
-from bot.console import audit, bp, page
-from bot.console.conversations import (audit_restricted_listing, is_restricted,
-                                       restricted_contacts)
-from bot.outbox import inside_whatsapp_window
-from bot.runtime import services
+from bot.console import bp
+from bot.console.access import (audit, audit_restricted_listing, is_restricted, page,
+                                restricted_contacts)
+from bot.conversations import handoffs as handoff_replies
+from bot.outbound.policy import inside_whatsapp_window
+from bot.services import services
 from models import Contact, HandoffRequest, utcnow
 
 # open ──take──▶ taken ──close──▶ closed; open/taken ──reply──▶ answered (see HandoffRequest).

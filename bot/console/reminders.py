@@ -4,11 +4,12 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from bot import reminders
-from bot.console import audit, bp, get_or_404, page
-from bot.console.campaigns import (LANGUAGE_NAMES, FormError, describe_segment, parse_segment,
-                                   segment_fields, text_previews)
-from bot.runtime import services
+from bot.console import bp, get_or_404
+from bot.console.access import audit, page
+from bot.console.forms import (LANGUAGE_NAMES, FormError, describe_segment, parse_segment,
+                               segment_fields, text_previews)
+from bot.proactive import reminders
+from bot.services import services
 from models import Reminder, Survey, utcnow
 
 STATUS_NAMES = {"active": "activo", "paused": "en pausa", "canceled": "cancelado"}

@@ -5,10 +5,12 @@ from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from bot.console import audit, bp, page
-from bot.runtime import services
-from bot.training_runs import RunInProgress, active_run, enqueue
+from bot.console import bp
+from bot.console.access import audit, page
+from bot.services import services
+from bot.training.runs import RunInProgress, active_run, enqueue
 from models import TrainingRun, utcnow
+from nlu import runtime as nlu_runtime
 
 RUNS_SHOWN = 20
 REFRESH_SECONDS = 10
@@ -16,11 +18,9 @@ REFRESH_SECONDS = 10
 
 def model_for_current_data() -> str | None:
     """Return the name of the model the current nlu/data trains (what the next start serves)."""
-    from nlu.runtime import NLURuntimeError, model_name
-
     try:
-        return model_name()
-    except NLURuntimeError:
+        return nlu_runtime.model_name()
+    except nlu_runtime.NLURuntimeError:
         return None
 
 

@@ -7,11 +7,11 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from sqlalchemy import or_, select
 
-from bot.console import audit, bp, page
-from bot.console.conversations import is_restricted, restricted_contacts
-from bot.console.training import (DATA_DIR, EntityNotFound, annotate, clean_text,
-                                  export_training, load_synonyms, parse_entities)
-from bot.runtime import services
+from bot.console import bp
+from bot.console.access import audit, is_restricted, page, restricted_contacts
+from bot.services import services
+from bot.training.export import (DATA_DIR, EntityNotFound, annotate, clean_text, export_training,
+                                 load_synonyms, parse_entities)
 from models import REDACTED, Contact, Message, Review, utcnow
 from nlu.classifier import INTENTS
 

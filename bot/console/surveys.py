@@ -7,11 +7,12 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from bot import surveys
-from bot.console import audit, bp, get_or_404, page
-from bot.console.dashboard import hbars
-from bot.runtime import services
-from bot.survey_results import rates, results, write_csv
+from bot.console import bp, get_or_404
+from bot.console.access import audit, page
+from bot.console.charts import hbars
+from bot.services import services
+from bot.surveys import service as surveys
+from bot.surveys.results import rates, results, write_csv
 from models import Survey, utcnow
 
 

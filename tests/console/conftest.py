@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
-from bot.runtime import services
+from bot.services import services
 from models import ROLES, Message, Review, User
 
 PASSWORD = "clave-de-prueba-123"

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.console import ACCESS
+from bot.console.access import ACCESS
 from models import AuditLog, User, utcnow
 from tests.console.conftest import (FARMER_PHONE, PASSWORD, VIOLENT_PHONE, csrf_token, email_of,
                                     sign_in)

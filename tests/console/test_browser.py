@@ -10,8 +10,8 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from bot.db import migrate
-from bot.engine import Inbound
-from bot.runtime import services
+from bot.conversations.engine import Inbound
+from bot.services import services
 from models import AuditLog, Contact, HandoffRequest, User
 from tests.conftest import OUTPUT_DIR, make_app
 from tests.fakes.clock import without_faketime

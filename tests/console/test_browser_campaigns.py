@@ -11,14 +11,14 @@ from werkzeug.serving import make_server
 
 from bot.db import migrate
 from bot.jobs import JOBS
-from bot.runtime import services
-from bot.sender import Sender
+from bot.services import services
+from bot.outbound.sender import Sender
 from models import Contact, HandoffRequest, OutboxMessage, User
 from tests.conftest import make_app
 from tests.console.conftest import _HASH, email_of
 from tests.console.test_browser import CHROMIUM, browser, page, shot, sign_in  # noqa: F401
 from tests.fakes.twilio_api import start_fake_twilio
-from tests.outbox_helpers import NOON, SMS_FROM, WA_FROM, add_contacts, give_date
+from tests.fakes.outbox import NOON, SMS_FROM, WA_FROM, add_contacts, give_date
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")]

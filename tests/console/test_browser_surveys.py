@@ -7,7 +7,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from bot.db import migrate
-from bot.runtime import services
+from bot.services import services
 from models import User
 from tests.conftest import make_app
 from tests.console.conftest import _HASH, email_of

@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.jobs import JOBS
-from bot.runtime import services
-from bot.sender import Sender
+from bot.services import services
+from bot.outbound.sender import Sender
 from models import AuditLog, Broadcast, OutboxMessage
 from tests.console.conftest import csrf_token
 from tests.fakes.signing import post_signed
-from tests.outbox_helpers import NOON, add_contacts
-from tests.outbox_helpers import app, db  # noqa: F401 - fixtures: the app sends to the fake API
+from tests.fakes.outbox import NOON, add_contacts
+from tests.fakes.outbox import app, db  # noqa: F401 - fixtures: the app sends to the fake API
 
 pytestmark = pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")
 NEW = "/console/campanas/nueva"
@@ -246,8 +246,8 @@ def test_preview_notes_a_send_time_in_quiet_hours(as_role, fields, quiet):
 
 
 def test_every_segment_key_of_the_broadcasts_has_a_form_field(as_role, db):
-    from bot.broadcasts import SEGMENT_KEYS
-    from bot.console.campaigns import segment_fields
+    from bot.proactive.audience import SEGMENT_KEYS
+    from bot.console.forms import segment_fields
 
     assert {f.key for f in segment_fields()} == SEGMENT_KEYS
     client = as_role("coordinator")
@@ -259,8 +259,8 @@ def test_every_segment_key_of_the_broadcasts_has_a_form_field(as_role, db):
 
 
 def test_survey_answer_audience_is_read_and_checked_against_the_survey(as_role, db):
-    from bot import surveys
-    from tests.test_surveys import SAMPLE
+    from bot.surveys import service as surveys
+    from tests.surveys.test_surveys import SAMPLE
 
     with db.session() as s:
         surveys.load(s, SAMPLE, NOON)

@@ -7,13 +7,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.runtime import services
-from bot.sender import Sender
+from bot.services import services
+from bot.outbound.sender import Sender
 from models import (AuditLog, Contact, ConversationState, HandoffRequest, Message, OutboxMessage)
 from tests.console.conftest import csrf_token
 from tests.fakes.signing import post_signed
-from tests.outbox_helpers import NIGHT, NOON
-from tests.outbox_helpers import app, db  # noqa: F401 - fixtures: the app sends to the fake API
+from tests.fakes.outbox import NIGHT, NOON
+from tests.fakes.outbox import app, db  # noqa: F401 - fixtures: the app sends to the fake API
 
 pytestmark = pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")
 QUEUE = "/console/derivaciones"

@@ -7,11 +7,11 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot import reminders
+from bot.proactive import reminders
 from models import AuditLog, OutboxMessage, Reminder
 from tests.console.conftest import csrf_token
-from tests.outbox_helpers import NOON, add_contacts, give_date
-from tests.outbox_helpers import app, db  # noqa: F401 - fixtures
+from tests.fakes.outbox import NOON, add_contacts, give_date
+from tests.fakes.outbox import app, db  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")
 NEW = "/console/recordatorios/nuevo"

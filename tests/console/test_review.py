@@ -9,7 +9,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from bot.console.training import annotate, clean_text, fold, load_synonyms, parse_entities
+from bot.training.export import annotate, clean_text, fold, load_synonyms, parse_entities
 from models import REDACTED, Message, Review
 from tests.console.conftest import FARMER_PHONE, VIOLENT_PHONE, csrf_token
 

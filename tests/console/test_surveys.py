@@ -6,12 +6,12 @@ import io
 
 from sqlalchemy import select
 
-from bot import surveys
-from bot.engine import Inbound
-from bot.runtime import services
+from bot.surveys import service as surveys
+from bot.conversations.engine import Inbound
+from bot.services import services
 from models import AuditLog, Contact, OutboxMessage, Survey, utcnow
 from tests.console.conftest import csrf_token
-from tests.test_surveys import SAMPLE
+from tests.surveys.test_surveys import SAMPLE
 
 FARMERS = ["+51900000031", "+51900000032", "+51900000033"]  # FAKE test numbers
 

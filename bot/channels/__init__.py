@@ -1,0 +1,98 @@
+"""Channels: how a reply is written and sent on each way of reaching a contact.
+
+A registry of channel types, each with its own `send()`: SMS (GSM-7, a long code
+or a Messaging Service), WhatsApp (full Unicode, `whatsapp:` addresses) and the
+chat command's terminal. Beside it: twilio.py (the REST client), webhooks.py
+(inbound messages and status callbacks) and phones.py (E.164 and addresses).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from flask import Flask
+
+from bot.channels.twilio import SendResult, send_message
+from bot.settings import Settings
+from flows.gsm7 import to_gsm7
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One way to reach a contact: its address form, its text rewriting and how it sends."""
+
+    name: str
+    render: Callable[[str], str] = str
+    prefix: str = ""
+
+    def address(self, phone: str) -> str:
+        """Return the Twilio `To`/`From` form of an E.164 `phone` on this channel."""
+        return f"{self.prefix}{phone}"
+
+    def sender(self, settings: Settings) -> dict:
+        """Return the Twilio `from_` or `messaging_service_sid` argument ({}: cannot send)."""
+        return {}
+
+    def send(self, client, settings: Settings, phone: str, body: str | None,
+             status_callback: str | None = None, content_sid: str | None = None,
+             content_variables: dict | None = None) -> SendResult:
+        """Send `body` (or an approved template) to `phone` through Twilio."""
+        sender = self.sender(settings)
+        if client is None or not sender:
+            return SendResult(sid=None, status="failed", num_segments=None, error_code=None,
+                              error_message=f"outbound {self.name} not configured "
+                                            "(Twilio credentials or sender missing)",
+                              retryable=False)
+        if content_sid:
+            return send_message(client, to=self.address(phone), content_sid=content_sid,
+                                content_variables=content_variables or {},
+                                status_callback=status_callback, **sender)
+        return send_message(client, to=self.address(phone), body=self.render(body),
+                            status_callback=status_callback, **sender)
+
+
+class SMS(Channel):
+    """SMS: GSM-7 text (160 characters a segment), from a Messaging Service or a number."""
+
+    def sender(self, settings: Settings) -> dict:
+        if settings.twilio_messaging_service_sid:
+            return {"messaging_service_sid": settings.twilio_messaging_service_sid}
+        return {"from_": settings.twilio_sms_from} if settings.twilio_sms_from else {}
+
+
+class WhatsApp(Channel):
+    """WhatsApp: full Unicode, `whatsapp:` addresses, from TWILIO_WHATSAPP_FROM."""
+
+    def sender(self, settings: Settings) -> dict:
+        return {"from_": settings.twilio_whatsapp_from} if settings.twilio_whatsapp_from else {}
+
+
+REGISTRY = {
+    "sms": SMS("sms", to_gsm7),
+    "whatsapp": WhatsApp("whatsapp", str, "whatsapp:"),
+    "console": Channel("console", str),  # the chat command's terminal: never through Twilio
+}
+
+
+def get(name: str) -> Channel:
+    """Return the channel called `name`."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown channel {name!r}; known: {', '.join(REGISTRY)}") from None
+
+
+def send(client, settings: Settings, channel_name: str, phone: str, body: str | None,
+         status_callback: str | None = None, content_sid: str | None = None,
+         content_variables: dict | None = None) -> SendResult:
+    """Send `body` (or an approved template) to `phone` on a channel through Twilio."""
+    return get(channel_name).send(client, settings, phone, body, status_callback,
+                                  content_sid=content_sid, content_variables=content_variables)
+
+
+def init_app(app: Flask) -> None:
+    """Register Twilio's webhooks (inbound messages, status callbacks)."""
+    # Imported here, not at the top: the webhooks need the engine, which imports this registry.
+    from bot.channels import webhooks
+
+    app.register_blueprint(webhooks.bp)

@@ -1,0 +1,99 @@
+"""Twilio webhooks: inbound messages (SMS and WhatsApp) and delivery status callbacks."""
+from __future__ import annotations
+
+import logging
+from functools import wraps
+
+from flask import Blueprint, Response, abort, request
+from sqlalchemy import select
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot.conversations.engine import Inbound
+from bot.outbound.outbox import stop_after_carrier_opt_out
+from bot.services import services
+from models import Message, OutboxMessage, utcnow
+
+log = logging.getLogger(__name__)
+bp = Blueprint("twilio", __name__, url_prefix="/webhooks/twilio")
+
+KNOWN_STATUSES = {"queued", "accepted", "scheduled", "sending", "sent", "delivered",
+                  "undelivered", "failed", "read", "canceled", "receiving", "received"}
+
+
+def public_url() -> str:
+    """Return the URL Twilio signed: PUBLIC_URL + path when set, else the request's URL."""
+    base = services().settings.public_url
+    if base:
+        query = request.query_string.decode()
+        return f"{base}{request.path}" + (f"?{query}" if query else "")
+    return request.url
+
+
+def signature_required(view):
+    """Reject a request whose X-Twilio-Signature is missing or wrong with 403."""
+
+    @wraps(view)
+    def checked(*args, **kwargs):
+        settings = services().settings
+        if settings.twilio_validate:
+            signature = request.headers.get("X-Twilio-Signature", "")
+            token = settings.twilio_auth_token
+            if not token:
+                log.error("TWILIO_AUTH_TOKEN is not set: rejecting webhook (set TWILIO_VALIDATE=0 "
+                          "only for local experiments)")
+                abort(403)
+            # Every parameter received counts (Twilio adds new ones); repeated names too.
+            params = request.form
+            if not signature or not RequestValidator(token).validate(public_url(), params, signature):
+                log.warning("rejected webhook with %s signature for %s",
+                            "a wrong" if signature else "no", public_url())
+                abort(403)
+        return view(*args, **kwargs)
+
+    return checked
+
+
+def twiml(replies: list[str]) -> Response:
+    response = MessagingResponse()
+    for text in replies:
+        response.message(text)
+    return Response(str(response), mimetype="application/xml")
+
+
+@bp.post("")
+@signature_required
+def inbound():
+    form = request.form
+    try:
+        num_media = int(form.get("NumMedia") or 0)
+    except ValueError:
+        num_media = 0
+    message = Inbound(address=form.get("From", ""), body=form.get("Body", ""),
+                      sid=form.get("MessageSid") or form.get("SmsSid") or None, num_media=num_media)
+    outcome = services().engine.handle(message)
+    return twiml(outcome.replies)
+
+
+@bp.post("/status")
+@signature_required
+def status():
+    sid = request.form.get("MessageSid") or request.form.get("SmsSid")
+    new_status = (request.form.get("MessageStatus") or request.form.get("SmsStatus") or "").lower()
+    if not sid or new_status not in KNOWN_STATUSES:
+        return Response("missing MessageSid or unknown MessageStatus", status=400)
+    error = request.form.get("ErrorCode")
+    code = int(error) if error and error.isdigit() else None
+    with services().db.session() as session:
+        message = session.scalar(select(Message).where(Message.twilio_sid == sid))
+        outbox = session.scalar(select(OutboxMessage).where(OutboxMessage.twilio_sid == sid))
+        if message is None and outbox is None:
+            log.info("status %s for unknown message %s ignored", new_status, sid)
+            return Response(status=204)
+        for row in (message, outbox):
+            if row is not None and row.advance_status(new_status, code):
+                row.updated_at = utcnow()
+        if code == 21610 and outbox is not None:  # the carrier says this person sent STOP
+            stop_after_carrier_opt_out(session, outbox.contact_id, utcnow())
+    return Response(status=204)
+

@@ -1,0 +1,259 @@
+"""Turn one inbound message into replies: contact, dedupe, NLU, flow, persistence.
+
+Plain Python with no Flask: the webhook, the `chat` command and tests call
+`Engine.handle` directly.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+import flows
+from bot.surveys import service as surveys
+from bot.db import Database
+from bot.conversations.facts import Facts
+from bot import channels
+from flows.gsm7 import segment_count
+from bot.channels.phones import InvalidPhone, country, mask, split_address, to_e164
+from flows import menu, support
+from flows.base import ContactView, Ctx, Result, State
+from flows.catalog import t
+from models import Contact, ConversationState, HandoffRequest, Message, Subscription, utcnow
+from models.marks import is_demo
+from nlu.classifier import Parse
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One message as a channel received it."""
+
+    address: str  # Twilio `From`: "+51..." or "whatsapp:+51..."
+    body: str = ""
+    sid: str | None = None
+    num_media: int = 0
+    channel: str | None = None  # forced channel (the chat command); else from the address
+
+
+@dataclass
+class Outcome:
+    """The replies to send back, already rewritten for the channel."""
+
+    replies: list[str]
+    duplicate: bool = False
+    contact_id: int | None = None
+    flow: str | None = None
+    segments: list[int] = field(default_factory=list)
+
+
+def render(text: str, channel: str) -> str:
+    """Return `text` as it goes out on `channel`: GSM-7 for SMS, Unicode elsewhere."""
+    return channels.get(channel).render(text)
+
+
+class Engine:
+    """Answer inbound messages, one database transaction per message."""
+
+    def __init__(self, db: Database, classifier, *, max_chars: int = 1600,
+                 conversation_ttl: timedelta = timedelta(hours=1), countries: tuple = ("PE",)):
+        self.db = db
+        self.classifier = classifier
+        self.max_chars = max_chars
+        self.conversation_ttl = conversation_ttl
+        self.countries = countries
+
+    def handle(self, inbound: Inbound, now: datetime | None = None) -> Outcome:
+        """Return the replies to `inbound`; never raises, always answers something."""
+        now = now or utcnow()
+        channel, number = split_address(inbound.address)
+        channel = inbound.channel or channel
+        try:
+            phone = to_e164(number)
+        except InvalidPhone:
+            log.warning("inbound from an unreadable number: answered, nothing stored")
+            return self._outcome([t("foreign_number")], channel)
+        if country(phone) not in self.countries:  # the service is for these countries only
+            log.info("inbound from a number of %s: answered, nothing stored", country(phone))
+            return self._outcome([t("foreign_number")], channel)
+        if inbound.sid:
+            stored = self._stored_reply(inbound.sid, channel)
+            if stored:
+                return stored
+        body, truncated = self._cut(inbound.body or "", inbound.sid)
+        parse = self._classify(body, inbound.num_media)
+        for attempt in (1, 2):
+            try:
+                with self.db.session() as session:
+                    return self._turn(session, phone, channel, inbound, body, truncated, parse, now)
+            except IntegrityError:
+                # A concurrent request stored the same SID or created the same contact first.
+                stored = self._stored_reply(inbound.sid, channel) if inbound.sid else None
+                if stored:
+                    return stored
+                if attempt == 2:
+                    log.exception("could not store message from %s", mask(phone))
+            except Exception:  # noqa: BLE001 - every failure still answers the user
+                log.exception("failed to handle message %s from %s", inbound.sid, mask(phone))
+                break
+        fallback = support.emergency_text() if parse.intent == "gbv_support" else t("error")
+        return self._outcome([fallback], channel)
+
+    def _cut(self, body: str, sid: str | None) -> tuple[str, bool]:
+        if len(body) <= self.max_chars:
+            return body, False
+        log.warning("message %s is %d characters long: cut to %d", sid, len(body), self.max_chars)
+        return body[: self.max_chars], True
+
+    def _classify(self, body: str, num_media: int) -> Parse:
+        if not body.strip() and num_media:
+            return Parse(body, "out_of_scope", 1.0, source="media")
+        try:
+            return self.classifier.classify(body)
+        except Exception:  # noqa: BLE001 - the rules and menus must still work
+            log.exception("classifier failed")
+            return Parse(body, "out_of_scope", 0.0, source="unavailable")
+
+    def _stored_reply(self, sid: str, channel: str) -> Outcome | None:
+        with self.db.session() as session:
+            inbound = session.scalar(select(Message).where(Message.twilio_sid == sid))
+            if inbound is None:
+                return None
+            replies = session.scalars(
+                select(Message.body).where(Message.reply_to_id == inbound.id).order_by(Message.id)
+            ).all()
+            log.info("duplicate MessageSid %s: answering with the stored reply", sid)
+            # A redacted reply (support conversation) is not kept: repeat the numbers instead.
+            replies = [r if r is not None else render(support.emergency_text(), channel)
+                       for r in replies]
+            return Outcome(replies, duplicate=True, contact_id=inbound.contact_id,
+                           flow=inbound.flow, segments=[segment_count(r) for r in replies])
+
+    def _turn(self, session: Session, phone: str, channel: str, inbound: Inbound,
+              body: str, truncated: bool, parse: Parse, now: datetime) -> Outcome:
+        contact = session.scalar(select(Contact).where(Contact.phone == phone))
+        is_new = contact is None
+        if is_new:
+            contact = Contact(phone=phone, channels=[], created_at=now,
+                              profile={"demo": True} if is_demo(session) else {})
+            session.add(contact)
+        contact.add_channel(channel)
+        contact.last_inbound_at = now
+        if channel == "whatsapp":
+            contact.last_whatsapp_inbound_at = now
+        session.flush()
+
+        state_row = session.scalar(
+            select(ConversationState).where(ConversationState.contact_id == contact.id))
+        if state_row is not None and state_row.expires_at <= now:
+            session.delete(state_row)
+            state_row = None
+        state = State(state_row.flow, state_row.step, state_row.data) if state_row else None
+
+        ctx = Ctx(self._view(contact, is_new), channel, body, parse, state, now,
+                  facts=Facts(session, now, exercises=contact.is_demo),
+                  survey=None if is_new else surveys.open_turn(
+                      session, contact, now, state_row.updated_at if state_row else None))
+        result = self._respond(ctx)
+        message = self._record_inbound(session, contact, channel, inbound, body, truncated, parse,
+                                       result, now)
+        self._apply(session, contact, message, result, now)
+        if result.sensitive:  # no survey question ever follows a conversation about violence
+            surveys.end_open(session, contact.id, "left", now)
+        self._save_state(session, contact, state_row, result.state, now)
+        replies = [render(text, channel) for text in result.replies]
+        private = message.redacted  # replies can reveal what was asked (a place, a centre)
+        for text in replies:
+            session.add(Message(contact_id=contact.id, direction="out", channel=channel,
+                                body=None if private else text, redacted=private, status="replied",
+                                segments=segment_count(text), flow=result.flow,
+                                reply_to_id=message.id, entities={}, created_at=now))
+        return Outcome(replies, contact_id=contact.id, flow=result.flow,
+                       segments=[segment_count(r) for r in replies])
+
+    @staticmethod
+    def _view(contact: Contact, is_new: bool) -> ContactView:
+        return ContactView(language=contact.language or "es", region=contact.region,
+                           province=contact.province, has_consent=contact.has_consent,
+                           opted_out=contact.opted_out, is_new=is_new)
+
+    @staticmethod
+    def _respond(ctx: Ctx) -> Result:
+        if ctx.parse.source == "media" and not ctx.contact.opted_out:
+            return menu.media_only(ctx)
+        return flows.respond(ctx)
+
+    @staticmethod
+    def _record_inbound(session, contact, channel, inbound, body, truncated, parse, result, now):
+        sensitive = result.sensitive  # decided by flows.router.respond, the one place
+        message = Message(
+            contact_id=contact.id, direction="in", channel=channel, twilio_sid=inbound.sid,
+            body=None if sensitive else body, redacted=sensitive, status="received",
+            num_media=inbound.num_media, truncated=truncated, intent=parse.intent,
+            confidence=parse.confidence, entities={} if sensitive else parse.entities,
+            nlu_source=parse.source, flow=result.flow, created_at=now,
+        )
+        session.add(message)
+        session.flush()
+        return message
+
+    @staticmethod
+    def _apply(session: Session, contact: Contact, message: Message, result: Result, now) -> None:
+        for effect in result.effects:
+            if effect.kind == "opt_out":
+                contact.opted_out_at = now
+                surveys.end_open(session, contact.id, "stopped", now)
+            elif effect.kind == "opt_in":
+                contact.opted_out_at = None
+            elif effect.kind == "consent":
+                contact.consent_at = now
+            elif effect.kind == "set_profile":
+                for key in ("language", "region", "province"):
+                    if key in effect.values:
+                        setattr(contact, key, effect.values[key])
+            elif effect.kind == "subscribe":
+                Engine._subscribe(session, contact, effect.values, now)
+            elif effect.kind == "survey":
+                surveys.record_answer(session, contact.id, effect.values, now)
+            elif effect.kind == "handoff":
+                session.add(HandoffRequest(contact_id=contact.id, message_id=message.id,
+                                           urgent=effect.values.get("urgent", False),
+                                           topic=effect.values.get("topic"), created_at=now))
+            else:
+                raise ValueError(f"unknown effect {effect.kind!r}")
+
+    @staticmethod
+    def _subscribe(session: Session, contact: Contact, values: dict, now) -> None:
+        """Record (or reactivate) a subscription; never without consent."""
+        if contact.consent_at is None:
+            log.warning("subscription without consent ignored for contact %s", contact.id)
+            return
+        what = {k: values.get(k) or "" for k in ("kind", "product", "hazard", "region")}
+        row = session.scalar(select(Subscription).filter_by(contact_id=contact.id, **what))
+        if row is None:
+            session.add(Subscription(contact_id=contact.id, created_at=now, **what))
+        elif row.status != "active":
+            row.status, row.cancelled_at = "active", None
+
+    def _save_state(self, session, contact, row, state: State | None, now) -> None:
+        stopped = contact.opted_out_at is not None and (state is None or state.flow != support.FLOW)
+        if stopped or state is None:
+            if row is not None:
+                session.delete(row)
+            return
+        expires = now + self.conversation_ttl
+        if row is None:
+            session.add(ConversationState(contact_id=contact.id, flow=state.flow, step=state.step,
+                                          data=state.data, expires_at=expires, updated_at=now))
+        else:
+            row.flow, row.step, row.data, row.expires_at = state.flow, state.step, state.data, expires
+
+    @staticmethod
+    def _outcome(replies: list[str], channel: str) -> Outcome:
+        rendered = [render(r, channel) for r in replies]
+        return Outcome(rendered, segments=[segment_count(r) for r in rendered])

@@ -1,0 +1,15 @@
+"""Knowledge the bot answers from: the price-bulletin (CSV) and CAP climate-alert (XML)
+importers and their commands."""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register `import-prices` and `import-alerts`."""
+    # Imported here, not at the top: the commands need bot.cli, which imports bot.demo,
+    # which imports this package's importers (a real import cycle otherwise).
+    from bot.cli import add_commands
+    from bot.knowledge.cli import cli
+
+    add_commands(app, cli)

@@ -1,0 +1,50 @@
+"""Build and hold the app's long-lived services: database, NLU client, engine."""
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cached_property
+
+from flask import Flask, current_app
+
+from bot import channels
+from bot.channels.twilio import build_client
+from bot.conversations.engine import Engine
+from bot.db import Database
+from bot.settings import Settings
+from nlu.classifier import Classifier
+from nlu.client import RasaClient
+
+
+class Services:
+    """The app's database, classifier and engine, built once per app."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.db = Database(settings.database_url)
+        self.nlu = RasaClient(settings.nlu_url, timeout=settings.nlu_timeout)
+        self.classifier = Classifier(self.nlu, min_confidence=settings.nlu_min_confidence)
+        self.engine = Engine(self.db, self.classifier, max_chars=settings.max_inbound_chars,
+                             conversation_ttl=timedelta(minutes=settings.conversation_ttl_minutes),
+                             countries=settings.phone_countries)
+
+    @cached_property
+    def twilio(self):
+        """Return the Twilio REST client (None without credentials), built on first use."""
+        s = self.settings
+        return build_client(s.twilio_account_sid, s.twilio_auth_token,
+                            api_base_url=s.twilio_api_base_url, timeout=s.twilio_timeout)
+
+    def send(self, channel: str, phone: str, body: str | None, status_callback: str | None = None,
+             content_sid: str | None = None, content_variables: dict | None = None):
+        """Send one message through Twilio on `channel` (the outbox's single way out)."""
+        return channels.send(self.twilio, self.settings, channel, phone, body, status_callback,
+                             content_sid=content_sid, content_variables=content_variables)
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["chaski"] = Services(app.config["CHASKI"])
+
+
+def services(app: Flask | None = None) -> Services:
+    """Return the services of `app` (the current app by default)."""
+    return (app or current_app).extensions["chaski"]

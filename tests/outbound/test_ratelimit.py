@@ -1,0 +1,94 @@
+"""The sender's rate limit: SMS cost their segments, WhatsApp messages cost one; no real time."""
+from __future__ import annotations
+
+import pytest
+
+from flows.gsm7 import segment_count
+from bot.outbound.ratelimit import RateLimiter, from_settings
+from bot.services import services
+from bot.outbound.sender import Sender
+from bot.settings import from_env
+from tests.fakes.outbox import NOON, add_contacts, outbox_app
+from tests.outbound.test_sender import queue
+
+THREE_SEGMENTS = "Helada fuerte esta noche en las partes altas. " * 8  # 368 GSM-7 characters
+ACCENTED = "Mañana habrá helada en la sierra: cubra sus cultivos y abrigue a sus animales, " \
+           "riegue por la tarde."  # á is not GSM-7: sent rewritten, so one segment
+
+
+class FakeClock:
+    """A clock that only moves when the limiter sleeps."""
+
+    def __init__(self):
+        self.now, self.slept = 0.0, []
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def limiter(clock: FakeClock, units: dict | None = None, **rates) -> RateLimiter:
+    return RateLimiter(rates, clock=lambda: clock.now, sleep=clock.sleep, units=units)
+
+
+def test_a_three_segment_sms_costs_three_tokens():
+    assert segment_count(THREE_SEGMENTS) == 3
+    clock = FakeClock()
+    sms = limiter(clock, {"sms": "segments"}, sms=1.0)
+    for body in ("Hola", THREE_SEGMENTS, "Hola", "Hola"):
+        sms.wait("sms", sms.cost("sms", body))
+    # 1 segment at t=0, 3 at t=1, then the next one waits until t=4 and t=5.
+    assert clock.slept == [1.0, 3.0, 1.0] and clock.now == 5.0
+
+
+def test_the_cost_is_counted_on_the_text_as_sent():
+    sms = RateLimiter({"sms": 1.0}, units={"sms": "segments"})
+    assert segment_count(ACCENTED) == 2  # as written: UCS-2, 70 characters a segment
+    assert sms.cost("sms", ACCENTED) == 1  # as sent: rewritten to GSM-7
+    assert sms.cost("sms", None) == 1  # a template
+
+
+def test_counting_messages_and_whatsapp_cost_one_each():
+    clock = FakeClock()
+    mixed = limiter(clock, {"sms": "messages"}, sms=2.0, whatsapp=4.0)
+    assert mixed.cost("sms", THREE_SEGMENTS) == mixed.cost("whatsapp", THREE_SEGMENTS) == 1
+    for _ in range(3):
+        mixed.wait("sms", mixed.cost("sms", THREE_SEGMENTS))
+    assert clock.now == 1.0  # 3 messages at 2/s: 2 gaps of 0.5 s
+    for _ in range(5):
+        mixed.wait("whatsapp", mixed.cost("whatsapp", THREE_SEGMENTS))
+    assert clock.now == 2.0  # 5 at 4/s: 4 gaps of 0.25 s
+
+
+def test_no_limit_never_sleeps():
+    clock = FakeClock()
+    free = limiter(clock, {"sms": "segments"}, sms=0)
+    for _ in range(100):
+        free.wait("sms", 3)
+    assert clock.slept == []
+
+
+def test_settings_keep_their_names_and_sms_counts_segments_by_default():
+    default = from_settings(from_env({"OUTBOX_RATE_SMS": "1"}))
+    assert default.rates == {"sms": 1.0, "whatsapp": 20.0}
+    assert default.cost("sms", THREE_SEGMENTS) == 3 and default.messages_per_second("sms") == 1 / 3
+    old_way = from_settings(from_env({"OUTBOX_RATE_SMS": "1",
+                                      "OUTBOX_RATE_SMS_COUNTS": "Messages"}))
+    assert old_way.cost("sms", THREE_SEGMENTS) == 1 and old_way.messages_per_second("sms") == 1
+    with pytest.raises(ValueError, match="segments or messages"):
+        from_settings(from_env({"OUTBOX_RATE_SMS_COUNTS": "bytes"}))
+
+
+def test_the_sender_spends_each_sms_segments(database_url, fake_twilio):
+    app = outbox_app(database_url, fake_twilio, OUTBOX_RATE_SMS=1)
+    clock = FakeClock()
+    db = services(app).db
+    with db.session() as s:
+        long_ones, short_ones = add_contacts(s, 2), add_contacts(s, 2, start=910_000_100)
+    queue(db, long_ones, body=THREE_SEGMENTS, tag="long")
+    queue(db, short_ones, body="Hola", tag="short")
+    sender = Sender(services(app), clock=lambda: clock.now, sleep=clock.sleep)
+    assert sender.run_once(NOON) == {"sent": 4}
+    assert sorted(m["body"][:4] for m in fake_twilio.messages) == ["Hela", "Hela", "Hola", "Hola"]
+    assert clock.now == 3 + 3 + 1  # the last send waits for 3 + 3 + 1 segments before it
+    db.dispose()
