@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from nlu import rules
+from nlu import fallback, rules
 from nlu.client import NLUUnavailable
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class Parse:
     intent: str
     confidence: float
     entities: dict = field(default_factory=dict)
-    source: str = "rasa"  # "rule", "rasa", "unavailable", "empty"
+    source: str = "rasa"  # "rule", "rasa", "fallback" (no model: lookups), "unavailable", "empty"
     rule: str | None = None  # kind of rule when source == "rule"
     digit: str | None = None  # the menu digit typed, if any
     low_confidence: bool = False  # the model guessed below the threshold
@@ -103,6 +103,16 @@ def entities_from_rasa(items: list[dict]) -> dict:
     return {name: value for name, (_conf, value) in sorted(found.items())}
 
 
+def without_model(text: str) -> Parse:
+    """Return what the lookup tables and keywords make of `text` (source "fallback"), or
+    an "unavailable" parse, which the bot answers with the numbered menu."""
+    guess = fallback.understand(text)
+    if guess is None:
+        return Parse(text, "out_of_scope", 0.0, source="unavailable")
+    intent, entities = guess
+    return Parse(text, intent, fallback.CONFIDENCE, entities, source="fallback")
+
+
 class Classifier:
     """Run the deterministic rules, then the Rasa server through `client`."""
 
@@ -129,8 +139,8 @@ class Classifier:
         try:
             result = self.client.parse(text)
         except NLUUnavailable as exc:
-            log.warning("NLU server unavailable, answering with rules only: %s", exc)
-            return Parse(text, "out_of_scope", 0.0, source="unavailable")
+            log.warning("NLU server unavailable, answering from rules and lookups: %s", exc)
+            return without_model(text)
         intent = (result.get("intent") or {}).get("name") or "out_of_scope"
         confidence = float((result.get("intent") or {}).get("confidence") or 0.0)
         if intent not in INTENTS:

@@ -16,11 +16,14 @@ FLASK = [sys.executable, "-m", "flask", "--app", "server"]
 
 def test_chat_piped_prints_each_turn(app):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["chat", "--phone", "+51900000001"], input="hola\n1\nBAJA\nhola\n")
+    result = runner.invoke(args=["chat", "--phone", "+51900000001"],
+                           input="hola\nblablabla\n1\nBAJA\nhola\n")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == "> hola"
-    assert lines[1].startswith("< Ahora solo puedo leer numeros.")  # no NLU server in this test
+    assert lines[1].startswith("< ¡Hola, soy Chaski!")  # no NLU server in this test: keywords
+    blabla = lines.index("> blablabla")
+    assert lines[blabla + 1].startswith("< Ahora solo puedo leer numeros.")
     assert "> BAJA" in lines and any("envia ALTA" in line for line in lines)
     assert lines[-1] == "< No recibes mensajes de Chaski. Para volver, envia ALTA.  [1 SMS]"
     assert "no NLU server answers" in result.stderr
@@ -39,13 +42,16 @@ def test_chat_rejects_a_bad_phone(app):
 
 def test_nlu_classify_uses_the_rules_when_the_server_is_down(app):
     result = app.test_cli_runner().invoke(args=["nlu-classify"],
-                                          input="STOP\n4\nme quiere matar\ncuanto sta la papa\n")
+                                          input="STOP\n4\nme quiere matar\ncuanto sta la papa\n"
+                                                "quien canta esa cancion\n")
     assert result.exit_code == 0
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [r["intent"] for r in rows] == ["opt_out", "gbv_support", "gbv_support", "out_of_scope"]
+    assert [r["intent"] for r in rows] == ["opt_out", "gbv_support", "gbv_support", "ask_price",
+                                           "out_of_scope"]
     assert rows[0] == {"text": "STOP", "intent": "opt_out", "confidence": 1.0, "entities": {},
                        "source": "rule"}
-    assert rows[3]["source"] == "unavailable" and rows[3]["confidence"] == 0.0
+    assert rows[3]["source"] == "fallback" and rows[3]["entities"] == {"product": "papa"}
+    assert rows[4]["source"] == "unavailable" and rows[4]["confidence"] == 0.0
     assert "does not answer" in result.stderr
 
 

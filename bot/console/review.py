@@ -30,7 +30,8 @@ def threshold() -> float:
 
 
 def inbox_query(limit_threshold: float):
-    """Select unreviewed, unredacted inbound messages the NLU was unsure about."""
+    """Select unreviewed, unredacted inbound messages the NLU was unsure about, or never saw
+    (answered from the lookup tables while the model was down)."""
     return (select(Message, Contact).join(Contact, Contact.id == Message.contact_id)
             .outerjoin(Review, Review.message_id == Message.id)
             .where(Review.id.is_(None), Message.direction == "in", Message.redacted.is_(False),
@@ -39,7 +40,7 @@ def inbox_query(limit_threshold: float):
                    or_(Message.flow.is_(None), Message.flow != "support"),
                    Message.contact_id.not_in(restricted_contacts()),
                    or_(Message.confidence < limit_threshold, Message.intent.in_(UNCLEAR_INTENTS),
-                       Message.flow.in_(UNCLEAR_FLOWS)))
+                       Message.flow.in_(UNCLEAR_FLOWS), Message.nlu_source == "fallback"))
             .order_by(Message.created_at.desc(), Message.id.desc()))
 
 

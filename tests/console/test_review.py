@@ -49,19 +49,31 @@ def test_the_inbox_lists_unsure_messages_but_never_restricted_ones(as_role, conv
     assert "redactado" not in html and VIOLENT_PHONE not in html
 
 
-def test_a_correction_is_stored_and_leaves_the_inbox(as_role, conversations, db):
+def test_a_correction_is_stored_and_leaves_the_inbox(as_role, conversations, db, talk):
+    # With the model down, the lookups took a farming question for a price question.
+    talk("quiero sembrar papa en huancayo", phone=FARMER_PHONE)
     client = as_role("reviewer")
-    message_id = inbox_message(db, "cuanto sta la papa en huancayo")
-    response = review(client, message_id, "ask_price", "product=papa, location=Huancayo")
+    message_id = inbox_message(db, "quiero sembrar papa en huancayo")
+    response = review(client, message_id, "ask_agroecology", "product=papa, location=Huancayo")
     assert response.status_code == 302
     with db.session() as s:
         row = s.scalar(select(Review).where(Review.message_id == message_id))
-        assert (row.status, row.old_intent, row.intent) == ("corrected", "out_of_scope", "ask_price")
+        assert (row.status, row.old_intent, row.intent) == ("corrected", "ask_price", "ask_agroecology")
         assert row.entities == {"product": "papa", "location": "huancayo"}
     html = client.get("/console/revision").get_data(as_text=True)
     assert "Corrección guardada" in html
     inbox = html.split("Últimas revisiones")[0]
-    assert "cuanto sta la papa en huancayo" not in inbox
+    assert "quiero sembrar papa en huancayo" not in inbox
+
+
+def test_a_guess_made_while_the_model_was_down_can_be_confirmed(as_role, conversations, db):
+    client = as_role("reviewer")
+    message_id = inbox_message(db, "cuanto sta la papa en huancayo")  # in the inbox: no model saw it
+    review(client, message_id, "ask_price", "product=papa, location=Huancayo")
+    with db.session() as s:
+        row = s.scalar(select(Review).where(Review.message_id == message_id))
+        assert (row.status, row.old_intent, row.intent) == ("confirmed", "ask_price", "ask_price")
+    assert "Intención confirmada" in client.get("/console/revision").get_data(as_text=True)
 
 
 def test_an_entity_missing_from_the_text_is_refused(as_role, conversations, db):
