@@ -85,7 +85,9 @@ MENU_DIGITS = {
 }
 
 EMERGENCY_PATTERNS = [
-    r"me (pega|pegan|pego|golpea|golpean|golpeo|maltrata|maltrato|viola|violo|violaron|abusa|abuso)",
+    # "se me pega el arroz" (sticks) and "me pega el sol" (the weather) are not someone hitting.
+    r"(?<!se )me (pega|pegan|pego)\b(?! (el|la) (sol|frio|calor|viento|helada|gripe|resfrio)\b)",
+    r"me (golpea|golpean|golpeo|maltrata|maltrato|viola|violo|violaron|abusa|abuso)",
     r"me (quiere|quieren|va a|van a) (matar|pegar|golpear)",
     r"me (esta|estan) (pegando|golpeando|amenazando)",
     r"me amenaza", r"violencia", r"violacion", r"abuso sexual", r"\bauxilio\b", r"\bsocorro\b",
