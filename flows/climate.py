@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flows import onboarding
+from flows import followup, onboarding
 from flows.base import Ctx, Effect, Result, State
 from flows.catalog import t
 from flows.fit import fits, shorten
@@ -52,7 +52,7 @@ def warnings(ctx: Ctx, region: str, hazard: str | None, skip: int = 0) -> Result
     """Return the active warnings for `region` (and `hazard`), the worst first."""
     lang, region_name = ctx.lang, REGION_NAMES.get(region, region)
     alerts = ctx.facts.active_alerts(region, hazard)
-    data = {"region": region, "hazard": hazard, "shown": skip}
+    data = {"region": region, "hazard": hazard, "shown": skip, **followup.remembered(ctx)}
     if not alerts:
         what = t("climate_hazard", lang, hazard=HAZARD_NAMES[hazard]) if hazard else ""
         text = t("climate_none", lang, what=what, region=region_name,
@@ -125,6 +125,10 @@ def step(ctx: Ctx) -> Result | None:
         return warnings(ctx, region, data.get("hazard")) if region else None
     if ctx.answer in MORE_WORDS:
         return warnings(ctx, data["region"], data.get("hazard"), skip=data.get("shown", 0))
+    if followup.is_followup(ctx, followup.TIME_WORDS) and not ctx.parse.entities.get("product"):
+        where = place(ctx.parse.entities.get("location") or "")  # "y en cusco?", "y mañana?"
+        return warnings(ctx, where[0] if where else data["region"],
+                        ctx.parse.entities.get("hazard") or data.get("hazard"))
     if ctx.parse.entities.get("hazard") or ctx.parse.entities.get("product"):
         return None  # names what to receive: the router's subscribe reads it
     if ctx.answer in onboarding.SUBSCRIBE_WORDS or ctx.parse.intent == "subscribe":

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import replace
 from datetime import timedelta
 
-from flows import onboarding
+from flows import followup, onboarding
 from flows.base import Ctx, Effect, Result, State
 from flows.catalog import t
 from flows.fit import join_lines
@@ -127,7 +127,8 @@ def show(ctx: Ctx, product: str, variety: str, location: str | None) -> Result:
         return ask_product(ctx, location, [p for p in facts.products() if p != product],
                            f"{text} {t('price_we_have', lang)}")
     region = region or rows[0].market.region
-    data = {"product": product, "variety": variety, "region": region}
+    data = {"product": product, "variety": variety, "region": region, "location": location,
+            **followup.remembered(ctx)}
     return Result([render(ctx, rows, lead, label)], FLOW, State(FLOW, "offer", data))
 
 
@@ -215,6 +216,10 @@ def step(ctx: Ctx) -> Result | None:
     ctx = replace(ctx, facts=ctx.facts or NoFacts())
     data = ctx.state.data
     if ctx.state.step == "offer":
+        if followup.is_followup(ctx, followup.PRICE_WORDS):  # "y en lima?", "y la quinua?"
+            named = ctx.parse.entities
+            product = named.get("product") or f"{data['product']} {data.get('variety', '')}".strip()
+            return answer(ctx, product, named.get("location") or data.get("location"))
         if ctx.parse.entities.get("hazard") or ctx.parse.entities.get("product"):
             return None  # names what to receive: the router's subscribe reads it
         if ctx.answer in onboarding.SUBSCRIBE_WORDS or ctx.parse.intent == "subscribe":

@@ -24,6 +24,26 @@ ENTITY_NAMES = ("product", "location", "hazard", "topic", "language")
 # question costs one short SMS while a wrong answer costs a lost question;
 # above 0.7 coverage falls twice as fast for the same gain. Hence 0.7.
 DEFAULT_MIN_CONFIDENCE = 0.7
+# Issue 15: a floor per intent where the held-out sets say the default is wrong
+# for it (chosen by `python -m nlu.evaluate --floors`: on both held-out sets,
+# through the model only, the floor that minimises wrong answers + half the
+# right guesses sent to the question, moved off the default only when that
+# saves at least 1.5, i.e. more than one message; see the README's NLU section).
+# Model nlu-3d3660d2ecda: opt_out 0.85 (cost 1.0 instead of 3.0: two wrong stops
+# at 0.70-0.85 become the question); every other intent is best at the default.
+# An intent not listed uses the classifier's min_confidence (the setting, 0.7).
+INTENT_MIN_CONFIDENCE: dict[str, float] = {"opt_out": 0.85}
+# The model alone may class a message gbv_support only at or above this: below
+# it the guess becomes the best other intent (never opt_out), flagged low confidence, so the
+# clarifying question answers (and still offers the support option). Measured
+# to give at most 1% false alarms on the held-out non-violence messages. The
+# deterministic emergency rules (nlu/rules.py) come first and are not affected.
+# Measured (`python -m nlu.evaluate --floors`, model nlu-3d3660d2ecda): the
+# model's false alarms are 2 of 668 non-violence messages (0.3%; 2 of 410 on
+# heldout2) at every floor from 0 to 0.995 -- its confidences are saturated
+# (every real cry it found scored 1.00) -- so the floor is the lowest one that
+# meets 1%, recall first, and never below an even split: 0.5.
+GBV_MODEL_MIN_CONFIDENCE = 0.5
 
 
 @dataclass(frozen=True)
@@ -96,9 +116,17 @@ def without_model(text: str) -> Parse:
 class Classifier:
     """Run the deterministic rules, then the Rasa server through `client`."""
 
-    def __init__(self, client, min_confidence: float = DEFAULT_MIN_CONFIDENCE):
+    def __init__(self, client, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+                 intent_floors: dict | None = None,
+                 gbv_min_confidence: float = GBV_MODEL_MIN_CONFIDENCE):
         self.client = client
         self.min_confidence = min_confidence
+        self.intent_floors = dict(INTENT_MIN_CONFIDENCE if intent_floors is None else intent_floors)
+        self.gbv_min_confidence = gbv_min_confidence
+
+    def floor(self, intent: str) -> float:
+        """Return the confidence below which a model guess of `intent` is not acted on."""
+        return self.intent_floors.get(intent, self.min_confidence)
 
     def classify(self, text: str) -> Parse:
         """Return the Parse of `text`; never raises when the NLU server is down."""
@@ -118,6 +146,15 @@ class Classifier:
         if intent not in INTENTS:
             log.warning("NLU returned an intent outside the contract: %r", intent)
             intent, confidence = "out_of_scope", 0.0
+        ranking = ranking_from_rasa(result)
+        if intent == "gbv_support" and confidence < self.gbv_min_confidence:
+            # Too unsure to answer as violence on what may be a shared phone: take the
+            # best other intent and ask (the ranking keeps the support option offered).
+            intent, confidence = next(((name, conf) for name, conf in ranking
+                                       if name not in ("gbv_support", "opt_out")),
+                                      ("out_of_scope", 0.0))
+            return Parse(text, intent, confidence, entities_from_rasa(result.get("entities")),
+                         low_confidence=True, ranking=ranking)
         return Parse(text, intent, confidence, entities_from_rasa(result.get("entities")),
-                     low_confidence=is_low_confidence(confidence, self.min_confidence),
-                     ranking=ranking_from_rasa(result))
+                     low_confidence=is_low_confidence(confidence, self.floor(intent)),
+                     ranking=ranking)

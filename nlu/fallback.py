@@ -6,7 +6,8 @@ after the deterministic rules (STOP, menu digits, emergencies) found nothing:
 * a hazard word, or "alerta"/"clima" with a place: a climate question;
 * a product (with or without a place): a price question;
 * an agroecology topic: a farming question;
-* greetings, thanks, goodbyes, help, a person, and AVISAME: by keyword.
+* greetings, thanks, goodbyes, help, a person, and AVISAME: by keyword;
+* a place alone: no intent, but the place, for a follow-up ("y en lima?").
 
 Products, places, hazards and topics come from the same lookup tables and
 synonyms the model is trained with (nlu/data/lookups/, nlu/data/synonyms.yml), so
@@ -99,4 +100,6 @@ def understand(text: str) -> tuple[str, dict] | None:
     for intent, phrases in KEYWORDS.items():
         if _says(norm, phrases):
             return intent, {}
+    if "location" in entities:  # a place alone ("y en lima?"): an open flow may take it
+        return "out_of_scope", {"location": entities["location"]}
     return None

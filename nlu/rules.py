@@ -20,6 +20,13 @@ OPT_OUT_WORDS = {
     # Southern Quechua: "amaña" = not any more, "amaña kachamuwaychu" = don't send me any more
     "amana", "amaña", "amaña kachamuwaychu", "amana kachamuwaychu",
 }
+# What the bot sends, as people name it when they ask it to stop (issue 15).
+_SENT = (r"(mensajes?|mensajitos|sms|msj|msjs|textos?|avisos?|alertas?|notificaciones?|recordatorios?"
+         r"|whatsapps?|wasaps?|wsp|informacion|info|noticias|encuestas?|consejos|precios"
+         r"|boletin(es)?( de precios)?)")
+_ARTICLE = r"((los|las|sus|tus|mis|mi|el|la|su|esos|esas|estos|estas) )?"
+_PLEASE = r"((por favor|porfa|porfavor) )?"
+_PLEASE_END = r"( (por favor|porfa|porfavor|pls|gracias))?"
 OPT_OUT_PATTERNS = [
     r"(ya )?no (me )?(manden|mandes|envien|envies|escriban|escribas)( mas)?( (mensajes?|nada))?( por favor| porfa)?",
     r"(ya )?no (quiero|kiero) (recibir )?(mas )?(mensajes?|sms|msj|nada)( de ustedes)?",
@@ -37,6 +44,31 @@ OPT_OUT_PATTERNS = [
     r"ya no (quiero|kiero) (ser parte|seguir)( en chaski| en la lista)?", r"me salgo",
     # Southern Quechua: "mana munanichu mensajekunata" = I don't want the messages
     r"mana(m|n)? munanichu (mensaje|willakuy)\w*",
+    # Issue 15: a negation that names what the bot sends, in other words than
+    # "mensajes" (avisos, alertas, notificaciones, recordatorios, whatsapp, info,
+    # the price bulletins...). Whole message only, and only these nouns: "no quiero
+    # mas papa" names a product, not the messages, and is left to the model.
+    rf"{_PLEASE}(ya )?no (quiero|kiero|deseo) (recibir |seguir recibiendo )?(mas )?(recibir )?"
+    rf"{_ARTICLE}{_SENT}( de (ustedes|chaski|este numero|nada))?{_PLEASE_END}",
+    rf"{_PLEASE}(ya )?no (me )?(manden|mandes|envien|envies|escriban|escribas|pasen)( mas)? "
+    rf"{_ARTICLE}({_SENT}|cosas|nada)( mas)?( de (ustedes|chaski))?{_PLEASE_END}",
+    rf"{_PLEASE}(ya )?(dejen|deja|paren|para) de (mandar|enviar|escribir)(me)?( mas)? "
+    rf"{_ARTICLE}({_SENT}|cosas)( al celular| a este numero)?{_PLEASE_END}",
+    rf"{_PLEASE}((quiero|deseo|kiero) )?(desactiv|cancel|anul|suspend|par)\w* {_ARTICLE}"
+    rf"({_SENT}|suscripcion|inscripcion|servicio)( de chaski)?{_PLEASE_END}",
+    rf"(ya )?no (quiero|kiero|deseo) (estar|seguir) (suscrit|inscrit|registrad|anotad)[ao]s?"
+    rf"( en (chaski|la lista|esto))?{_PLEASE_END}",
+    rf"{_PLEASE}(salganme|salgame|sacame|saquenme|sakenme) de (esto|aqui|la lista|sus listas|chaski)"
+    rf"{_PLEASE_END}",
+    rf"(ya )?no mas {_SENT}{_PLEASE_END}",
+    rf"((quiero|deseo|kiero) )?dejar de recibir {_ARTICLE}{_SENT}( de (ustedes|chaski))?{_PLEASE_END}",
+    rf"(ya )?basta de {_SENT}{_PLEASE_END}",
+    rf"((quiero|deseo|kiero) )?(darme|darse) de baja{_PLEASE_END}",
+    rf"((quiero|deseo|kiero) )?salir(me)? de (la lista|sus listas|chaski|esto){_PLEASE_END}",
+    # The keywords with a courtesy or "ya" around them ("STOP YA", "baja porfa").
+    rf"(ya )?(baja|stop|stopall|unsubscribe|salir)( ya)?{_PLEASE_END}",
+    # Southern Quechua: "ama(ña) kachamu..." = don't send (me) any more
+    r"ama(ña|na|n)? kachamu\w*",
 ]
 OPT_IN_WORDS = {"alta", "start", "unstop", "volver", "quiero volver", "activar", "iniciar", "yes"}
 MENU_WORDS = {"menu", "menú", "inicio", "opciones", "0"}
@@ -53,7 +85,9 @@ MENU_DIGITS = {
 }
 
 EMERGENCY_PATTERNS = [
-    r"me (pega|pegan|pego|golpea|golpean|golpeo|maltrata|maltrato|viola|violo|violaron|abusa|abuso)",
+    # "se me pega el arroz" (sticks) and "me pega el sol" (the weather) are not someone hitting.
+    r"(?<!se )me (pega|pegan|pego)\b(?! (el|la) (sol|frio|calor|viento|helada|gripe|resfrio)\b)",
+    r"me (golpea|golpean|golpeo|maltrata|maltrato|viola|violo|violaron|abusa|abuso)",
     r"me (quiere|quieren|va a|van a) (matar|pegar|golpear)",
     r"me (esta|estan) (pegando|golpeando|amenazando)",
     r"me amenaza", r"violencia", r"violacion", r"abuso sexual", r"\bauxilio\b", r"\bsocorro\b",
@@ -71,6 +105,9 @@ EMERGENCY_PATTERNS = [
     r"\bsufro maltrato\b", r"\bmaltrato (fisico|psicologico|familiar)\b", r"\bmaltratad(a|as)\b",
     r"\bmoretones\b", r"estoy en peligro", r"\bnos (pega|pegan|golpea|golpean)\b",
     r"\babus\w* de mi\b", r"\bme (encierra|encerro)\b",
+    # Issue 15: burned or scalded by someone ("me quemó con agua caliente"), not "se me quemó".
+    r"(?<!se )\bme (quemo|quemaron|echo|echaron|tiro|tiraron) (con )?(agua (caliente|hirviendo)|aceite"
+    r"( caliente| hirviendo)?|la plancha|fuego|un tizon|un cigarro|acido|gasolina)",
     # Southern Quechua: "maqawan(mi)" = (s)he hits me; Aymara "nuwitu" = hit me
     r"\bmaqa(wan|wanku|kuwan|ykuwan)(mi)?\b", r"\bnuwitu\b",
 ]

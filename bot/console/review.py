@@ -12,6 +12,7 @@ from bot.console.access import audit, is_restricted, page, restricted_contacts
 from bot.services import services
 from bot.training.export import (DATA_DIR, EntityNotFound, annotate, clean_text, export_training,
                                  load_synonyms, parse_entities)
+from bot.training.similar import misread_like
 from models import REDACTED, Contact, Message, Review, utcnow
 from nlu.classifier import INTENTS
 
@@ -65,8 +66,9 @@ def review_inbox():
                                  .limit(15)).all()
         pending_export = session.scalar(
             select(Review.id).where(Review.exported_at.is_(None)).limit(1)) is not None
+        misread = misread_like(session, recent)
     return render_template("console/review.html", rows=rows, recent=recent, intents=INTENTS,
-                           threshold=limit, pending_export=pending_export)
+                           threshold=limit, pending_export=pending_export, misread=misread)
 
 
 @bp.post("/revision/<int:message_id>")

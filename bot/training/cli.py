@@ -14,7 +14,7 @@ from bot.training.export import DATA_DIR, export_training
 from bot.training.runs import RunInProgress, enqueue, execute
 from models import AuditLog, utcnow
 from nlu import runtime as nlu_runtime
-from nlu.evaluate import HELDOUT_FILE
+from nlu.evaluate import HELDOUT_FILES
 
 cli = AppGroup("training", help="NLU commands.")
 
@@ -66,8 +66,8 @@ def export_training_command(out: str | None) -> None:
 
 @cli.command("retrain-nlu")
 @click.option("--heldout", type=click.Path(exists=True, dir_okay=True), default=None,
-              help="Held-out NLU data never trained on: nlu/heldout.txt (the default) or Rasa "
-                   "YAML.")
+              help="Held-out NLU data never trained on (Rasa YAML or our .txt format); by "
+                   "default both nlu/heldout.txt and nlu/heldout2.txt.")
 @click.option("--queue", is_flag=True,
               help="Only queue the retraining: the scheduler process runs it within a minute "
                    "(as the console's button does).")
@@ -84,7 +84,8 @@ def retrain_nlu_command(heldout: str | None, queue: bool) -> None:
         click.echo(f"retraining #{run_id} queued: the scheduler runs it within a minute")
         return
     with services().db.session() as session:
-        run = execute(session, run_id, heldout=Path(heldout or HELDOUT_FILE), echo=click.echo)
+        run = execute(session, run_id, heldout=Path(heldout) if heldout else HELDOUT_FILES,
+                      echo=click.echo)
         session.add(AuditLog(action="retrain_nlu", target=run.status, detail={
             "run": run.id, "old_accuracy": run.old_accuracy, "new_accuracy": run.new_accuracy,
             "examples": run.examples, "via": "cli"}))

@@ -4,9 +4,12 @@ The served model is the one named after the hash of nlu/data (see nlu/runtime.py
 so "keep the old model" means: put nlu/data/reviewed.yml back as it was, which
 brings the data hash, and so the model in use, back to the old one.
 
-    export reviewed.yml ──▶ train candidate ──▶ evaluate both on the held-out set
-                                                   ├─ new ≥ old ──▶ keep (reviewed.yml stays)
-                                                   └─ new < old ──▶ restore reviewed.yml (old model serves)
+    export reviewed.yml ──▶ train candidate ──▶ evaluate both on each held-out set
+                                                   ├─ new ≥ old on every set ──▶ keep (reviewed.yml stays)
+                                                   └─ new < old on any set ──▶ restore reviewed.yml (old model serves)
+
+Each set's figures before and after go to the run's log; the first set's are the run's
+`old_accuracy` and `new_accuracy`.
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from bot.training.export import (DATA_DIR, EXPORT_NAME, ExportReport, clean_text, export_training,
                                  render_yaml)
@@ -62,32 +65,45 @@ def rasa_accuracy(model: Path, heldout: Path) -> float:
     return float(report["accuracy"])
 
 
-def retrain(session, heldout: Path, *, train: Train, evaluate: Evaluate = rasa_accuracy,
-            data_dir: Path = DATA_DIR, echo: Callable[[str], object] = print) -> RetrainResult:
-    """Export reviews, train, compare on `heldout`, and keep whichever model scores better."""
+def retrain(session, heldout: Path | Sequence[Path], *, train: Train,
+            evaluate: Evaluate = rasa_accuracy, data_dir: Path = DATA_DIR,
+            echo: Callable[[str], object] = print) -> RetrainResult:
+    """Export reviews, train, compare on each held-out set, and keep the model that scores better."""
+    sets = [Path(heldout)] if isinstance(heldout, (str, Path)) else [Path(p) for p in heldout]
     target = Path(data_dir) / EXPORT_NAME
     before = target.read_bytes() if target.exists() else None
     old_model = train()  # the model of the data as it is now (trained if missing)
-    old_accuracy = evaluate(old_model, heldout)
-    echo(f"current model {old_model.name}: held-out accuracy {old_accuracy:.3f}")
+    old_scores = [evaluate(old_model, path) for path in sets]
+    old_accuracy = old_scores[0]
+    echo(f"current model {old_model.name}: held-out accuracy " + _figures(sets, old_scores))
     report = export_training(session, data_dir)
     if not report.written or (before is not None and target.read_bytes() == before):
         echo("no new reviewed examples: nothing to retrain")
         return RetrainResult(report, old_model, None, old_accuracy, None, "unchanged")
     try:
         new_model = train()
-        new_accuracy = evaluate(new_model, heldout)
+        new_scores = [evaluate(new_model, path) for path in sets]
     except BaseException:
         _restore(target, before)
         raise
-    echo(f"new model {new_model.name}: held-out accuracy {new_accuracy:.3f}")
-    if new_accuracy < old_accuracy:
+    new_accuracy = new_scores[0]
+    echo(f"new model {new_model.name}: held-out accuracy " + _figures(sets, new_scores, old_scores))
+    if any(new < old for new, old in zip(new_scores, old_scores)):
         _restore(target, before)
         session.rollback()  # the reviews stay unexported, for the next try
         echo("the new model is worse: nlu/data/reviewed.yml restored, the old model stays")
         return RetrainResult(report, old_model, new_model, old_accuracy, new_accuracy, "old")
     echo("the new model is as good or better: it is the model in use from the next start")
     return RetrainResult(report, old_model, new_model, old_accuracy, new_accuracy, "new")
+
+
+def _figures(sets: list[Path], scores: list[float], before: list[float] | None = None) -> str:
+    """Return "0.968 (heldout.txt), 0.959 (heldout2.txt)", with the change when `before` is given."""
+    parts = []
+    for i, (path, score) in enumerate(zip(sets, scores)):
+        change = f", {score - before[i]:+.3f}" if before is not None else ""
+        parts.append(f"{score:.3f} ({path.name}{change})")
+    return ", ".join(parts)
 
 
 def _restore(target: Path, before: bytes | None) -> None:

@@ -25,7 +25,7 @@ from bot.training.export import DATA_DIR, EXPORT_NAME
 from bot.training.retrain import Evaluate, Train, rasa_accuracy, retrain
 from models import TrainingRun, utcnow
 from nlu import runtime as nlu_runtime
-from nlu.evaluate import HELDOUT_FILE
+from nlu.evaluate import HELDOUT_FILES
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ class RunLog:
 
 
 def execute(session: Session, run_id: int, *, train: Train | None = None,
-            evaluate: Evaluate = rasa_accuracy, heldout: Path = HELDOUT_FILE,
+            evaluate: Evaluate = rasa_accuracy, heldout: Path | tuple = HELDOUT_FILES,
             data_dir: Path = DATA_DIR, echo: Callable[[str], object] | None = None) -> TrainingRun:
     """Run the claimed run `run_id` to its end and store what happened; return it."""
     target = Path(data_dir) / EXPORT_NAME
@@ -189,7 +189,7 @@ def execute(session: Session, run_id: int, *, train: Train | None = None,
     if train is None:
         train = lambda: nlu_runtime.train(echo=run_log)  # noqa: E731
     try:
-        result = retrain(session, Path(heldout), train=train, evaluate=evaluate,
+        result = retrain(session, heldout, train=train, evaluate=evaluate,
                          data_dir=data_dir, echo=run_log)
     except Exception as exc:  # noqa: BLE001 - any failure ends the run as `failed`
         session.rollback()

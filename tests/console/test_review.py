@@ -217,3 +217,21 @@ def test_create_user_command(console_app, db):
 
     client = console_app.test_client()
     assert sign_in(client, "ana@chaski.test", "una-clave-larga").status_code == 302
+
+
+def test_a_correction_says_how_many_alike_messages_the_bot_read_otherwise(as_role, conversations,
+                                                                          db, talk):
+    for phone in ("+51900000081", "+51900000082", "+51900000083"):  # FAKE numbers
+        talk("quiero sembrar papa en huancayo", phone=phone)  # read as a price question
+    talk("quiero sembrar papa en huancayo ahora", phone="+51900000084")
+    talk("sembrar", phone="+51900000085")  # too little in common
+    client = as_role("reviewer")
+    message_id = inbox_message(db, "quiero sembrar papa en huancayo")
+    review(client, message_id, "ask_agroecology", "")
+    html = client.get("/console/revision").get_data(as_text=True)
+    recent = html.split("Últimas revisiones")[1]
+    assert "3 mensajes parecidos" in recent  # two the same, one with a word more
+    review(client, inbox_message(db, "cuanto sta la papa en huancayo"), "ask_price",
+           "product=papa, location=Huancayo")  # a confirmation: nothing to count
+    recent = client.get("/console/revision").get_data(as_text=True).split("Últimas revisiones")[1]
+    assert recent.count("parecido") == 1

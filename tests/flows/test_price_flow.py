@@ -223,4 +223,5 @@ def test_quechua_contact_gets_the_key_lines_in_quechua():
     facts = FakeFacts([row(1, "a", prev=100)])
     result = flow_turn(facts, lang="qu", location="pueblo1")
     assert "wichan 51%" in result.replies[0] and "Maymanta: MIDAGRI." in result.replies[0]
-    assert result.state == State("prices", "offer", {"product": "papa", "variety": "", "region": "puno"})
+    assert result.state == State("prices", "offer", {"product": "papa", "variety": "", "region": "puno",
+                                                      "location": "pueblo1", "at": NOW.isoformat()})

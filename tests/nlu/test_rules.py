@@ -28,6 +28,8 @@ def test_opt_in_words(text):
     "tengo miedo de mi pareja", "quiero denunciar a mi esposo", "estoy en peligro",
     "llega borracho y nos pega", "me forzo", "me da cachetadas cuando toma",
     "revisa mi celular y me grita", "numero de ayuda para la mujer", "me obliga a estar con el",
+    "me pego mi marido", "me pegan en la casa", "se me pega el arroz pero mi esposo me pega",
+    "me pega el borracho",
 ])
 def test_emergency_words_anywhere(text):
     hit = match(text)
@@ -48,6 +50,8 @@ def test_menu_digits_and_words(text, intent):
     "cuanto sta la papa en huancayo", "va a helar mañana", "hola", "", "   ", "7", "12",
     "no", "para que sirve el biol", "salir a la chacra temprano", "me toca regar mañana",
     "golpe de helada en la papa", "la helada maltrata mis plantas", "dejen de vender barato",
+    "se me pega el arroz en la olla", "me pega el sol muy fuerte en la chacra",
+    "me pega el frio en la noche",
 ])
 def test_everything_else_goes_to_the_model(text):
     assert match(text) is None

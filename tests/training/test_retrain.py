@@ -41,6 +41,28 @@ def test_a_worse_model_is_dropped_and_the_data_put_back(db, reviewed, tmp_path):
         assert s.scalar(select(Review.exported_at)) is None  # tried again next time
 
 
+def test_each_held_out_set_is_reported_and_a_drop_on_any_keeps_the_old_model(db, reviewed, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "reviewed.yml").write_text("version: \"3.1\"\nnlu: []\n")
+    fake = FakeRasa(data, 0.0, 0.0)
+    scores = {("old", "a.txt"): 0.90, ("old", "b.txt"): 0.80,
+              ("new", "a.txt"): 0.95, ("new", "b.txt"): 0.79}  # better on one, worse on the other
+
+    def evaluate(model, heldout):
+        fake.evaluate(model, heldout)
+        return scores[(model.name.split("-")[1].split(".")[0], heldout.name)]
+
+    lines = []
+    with db.session() as s:
+        result = retrain(s, [tmp_path / "a.txt", tmp_path / "b.txt"], train=fake.train,
+                         evaluate=evaluate, data_dir=data, echo=lines.append)
+    assert result.kept == "old" and (result.old_accuracy, result.new_accuracy) == (0.90, 0.95)
+    assert fake.calls.count("evaluate nlu-old.tar.gz") == 2
+    assert "held-out accuracy 0.900 (a.txt), 0.800 (b.txt)" in lines[0]
+    assert "0.950 (a.txt, +0.050), 0.790 (b.txt, -0.010)" in "\n".join(lines)
+
+
 def test_nothing_to_retrain_without_new_reviews(db, tmp_path):
     result, fake, _ = run(db, tmp_path, old=0.80, new=0.90)
     assert result.kept == "unchanged" and fake.trained == ["old"]
