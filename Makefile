@@ -41,7 +41,7 @@ ANYDAY_SHIFT ?= +400d
 
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help run test test-anyday nlu nlu-eval setup venv venv-nlu model db chromium deploy-tools lock audit clean print-pythons
+.PHONY: help run test test-anyday lint nlu nlu-eval setup venv venv-nlu model db chromium deploy-tools lock audit clean print-pythons
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -81,6 +81,9 @@ $(VENV)/.installed: $(LOCK)
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --disable-pip-version-check -q --require-hashes -r $(LOCK)
 	touch $@
+
+lint: venv ## Check the code with ruff (rules and line length in .ruff.toml); a finding fails
+	$(VENV)/bin/ruff check .
 
 # Two locks: requirements.lock is what a server runs (requirements.txt and what it pulls in),
 # requirements-dev.lock adds the test and audit tools on top, with the same versions of the app's

@@ -60,7 +60,8 @@ def make_contacts(db, n: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--sends", type=int, default=5_000, help="messages actually sent (both ways)")
     parser.add_argument("--workers", type=int, default=4, help="sender threads in the second run")
@@ -121,7 +122,7 @@ def main() -> None:
         make_due(i * args.sends)
         fake.reset()
         result, seconds = timed(f"sender, {workers} worker(s): {args.sends:,} rows",
-                                lambda: run_workers(svc, workers, once=True))
+                                lambda n=workers: run_workers(svc, n, once=True))
         assert result.get("sent") == args.sends and len(fake.messages) == args.sends, result
         rates[workers] = args.sends / seconds
     with db.session() as s:
@@ -132,7 +133,7 @@ def main() -> None:
     print(f"{'plain twilio client loop, messages/s':<44}{plain_rate:>12,.0f}")
     for workers, rate in rates.items():
         print(f"{f'sender, {workers} worker(s), messages/s':<44}{rate:>12,.0f}")
-        print(f"{f'  / plain loop':<44}{rate / plain_rate:>12.2f}")
+        print(f"{'  / plain loop':<44}{rate / plain_rate:>12.2f}")
     print(f"{'outbox rows in the database':<44}{total:>12,}")
     print("Twilio's own ceilings: 1 segment/s per long code, 30/s short code, ~80/s WhatsApp.")
     fake.stop()

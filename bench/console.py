@@ -114,7 +114,8 @@ def main() -> None:
           f"{time.perf_counter() - start:.1f} s")
     pages = [("list", "/console/conversaciones"),
              ("list page 2", None),
-             ("list ?canal=whatsapp&intencion=ask_price", "/console/conversaciones?canal=whatsapp&intencion=ask_price"),
+             ("list ?canal=whatsapp&intencion=ask_price",
+              "/console/conversaciones?canal=whatsapp&intencion=ask_price"),
              ("list ?region=Puno&conf_max=0.3", "/console/conversaciones?region=Puno&conf_max=0.3"),
              ("list ?q=helada", "/console/conversaciones?q=helada"),
              ("review inbox", "/console/revision"),

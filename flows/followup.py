@@ -18,8 +18,8 @@ JOINING_WORDS = frozenset({"y", "e", "en", "el", "la", "los", "las", "lo", "de",
 PRICE_WORDS = frozenset({"cuanto", "esta", "sta", "precio", "precios", "cuesta", "vale", "kilo",
                          "kg"})
 TIME_WORDS = frozenset({"hoy", "manana", "mañana", "pasado", "noche", "tarde", "madrugada",
-                        "semana", "fin", "lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo",
-                        "como", "estara", "hara", "clima", "tiempo"})
+                        "semana", "fin", "lunes", "martes", "miercoles", "jueves", "viernes",
+                        "sabado", "domingo", "como", "estara", "hara", "clima", "tiempo"})
 
 
 def remembered(ctx: Ctx) -> dict:

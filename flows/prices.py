@@ -193,7 +193,9 @@ def trend_text(ctx: Ctx, row: PriceView) -> str:
     change = (row.avg_cents - row.previous_avg_cents) * 100 / row.previous_avg_cents
     key = "price_same" if abs(change) < SAME_PCT else ("price_up" if change > 0 else "price_down")
     text = t(key, ctx.lang, pct=round(abs(change)))
-    return text if ctx.channel == "sms" else f"{text} {t('price_vs', ctx.lang, date=day_label(row.previous_day))}"
+    if ctx.channel == "sms":
+        return text
+    return f"{text} {t('price_vs', ctx.lang, date=day_label(row.previous_day))}"
 
 
 def soles(cents: int) -> str:

@@ -247,7 +247,7 @@ def choose_floors(reports: Iterable[Report], default: float = DEFAULT_MIN_CONFID
     for intent in INTENTS:
         mine = [(gold == pred, conf) for gold, pred, conf in guesses if pred == intent]
 
-        def cost(t):
+        def cost(t, mine=mine):
             return sum((not ok and conf >= t) + CLARIFY_COST * (ok and conf < t) for ok, conf in mine)
 
         best = min(FLOOR_GRID, key=lambda t: (cost(t), abs(t - default)))

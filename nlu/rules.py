@@ -28,7 +28,8 @@ _ARTICLE = r"((los|las|sus|tus|mis|mi|el|la|su|esos|esas|estos|estas) )?"
 _PLEASE = r"((por favor|porfa|porfavor) )?"
 _PLEASE_END = r"( (por favor|porfa|porfavor|pls|gracias))?"
 OPT_OUT_PATTERNS = [
-    r"(ya )?no (me )?(manden|mandes|envien|envies|escriban|escribas)( mas)?( (mensajes?|nada))?( por favor| porfa)?",
+    r"(ya )?no (me )?(manden|mandes|envien|envies|escriban|escribas)( mas)?( (mensajes?|nada))?"
+    r"( por favor| porfa)?",
     r"(ya )?no (quiero|kiero) (recibir )?(mas )?(mensajes?|sms|msj|nada)( de ustedes)?",
     r"(quiero )?(darme|darse) de baja",
     # Added from the training data's ways of saying stop (whole message only).

@@ -104,7 +104,8 @@ def read_alerts(path: Path) -> list[dict]:
     except ParseError as exc:
         raise AlertFileError(f"{path}: malformed XML ({exc}); nothing imported") from None
     except DefusedXmlException as exc:
-        raise AlertFileError(f"{path}: DTDs and entities are not allowed ({exc!r}); nothing imported") from None
+        raise AlertFileError(f"{path}: DTDs and entities are not allowed ({exc!r}); "
+                             "nothing imported") from None
     elements = [root] if root.tag == _q("alert") else list(root.iter(_q("alert")))
     if not elements:
         other = [el.tag for el in root.iter() if el.tag.endswith("}alert") or el.tag == "alert"]

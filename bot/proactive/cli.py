@@ -127,7 +127,8 @@ def broadcast_send(broadcast_id: int) -> None:
         with services().db.session() as s:
             b = broadcasts.schedule(s, _broadcast(s, broadcast_id), now)
             if b.next_run_at > now:
-                click.echo(f"broadcast {b.id} scheduled for {b.next_run_at.astimezone(broadcasts.LIMA):%Y-%m-%d %H:%M} Lima")
+                local = b.next_run_at.astimezone(broadcasts.LIMA)
+                click.echo(f"broadcast {b.id} scheduled for {local:%Y-%m-%d %H:%M} Lima")
                 return
             total = len(broadcasts.audience(s, b, now))
             with click.progressbar(length=total, label="queueing",

@@ -95,7 +95,10 @@ def survey_results(slug: str) -> None:
         raise click.ClickException(str(exc)) from None
     rates = r["rates"]
     click.echo(f"{r['survey']} ({r['status']}): {r['title']}  [source: {r['source']}]")
-    pct = (lambda x: f"{100 * x:.0f}%" if x is not None else "-")
+
+    def pct(x):
+        return f"{100 * x:.0f}%" if x is not None else "-"
+
     click.echo(f"invited {rates['invited']}, answered {rates['answered']} "
                f"({pct(rates['response_rate'])}), completed {rates['completed']} "
                f"({pct(rates['completion_rate'])}), stopped {rates['stopped']}")

@@ -79,7 +79,7 @@ def retrain_nlu_command(heldout: str | None, queue: bool) -> None:
             run = enqueue(session, requested_by="cli", now=utcnow(), start=not queue)
             run_id = run.id
     except RunInProgress as exc:
-        raise click.ClickException(f"{exc}: wait for it (see the console's Reentrenar page)")
+        raise click.ClickException(f"{exc}: wait for it (see the console's Reentrenar page)") from None
     if queue:
         click.echo(f"retraining #{run_id} queued: the scheduler runs it within a minute")
         return

@@ -5,8 +5,8 @@ so "keep the old model" means: put nlu/data/reviewed.yml back as it was, which
 brings the data hash, and so the model in use, back to the old one.
 
     export reviewed.yml ──▶ train candidate ──▶ evaluate both on each held-out set
-                                                   ├─ new ≥ old on every set ──▶ keep (reviewed.yml stays)
-                                                   └─ new < old on any set ──▶ restore reviewed.yml (old model serves)
+                                    ├─ new ≥ old on every set ──▶ keep (reviewed.yml stays)
+                                    └─ new < old on any set ──▶ restore reviewed.yml (old model serves)
 
 Each set's figures before and after go to the run's log; the first set's are the run's
 `old_accuracy` and `new_accuracy`.

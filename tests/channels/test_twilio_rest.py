@@ -71,7 +71,8 @@ def test_fetch_message_back(fake, client):
     fetched = client.messages(result.sid).fetch()
     assert fetched.sid == result.sid and fetched.body == "hola" and fetched.status == "queued"
     assert fetched.date_created is not None  # RFC 2822, parsed by the library
-    resp = raw_http().get(f"{fake.base_url}/2010-04-01/Accounts/{FAKE_ACCOUNT_SID}/Messages/SM{'0' * 32}.json",
+    resp = raw_http().get(f"{fake.base_url}/2010-04-01/Accounts/{FAKE_ACCOUNT_SID}"
+                          f"/Messages/SM{'0' * 32}.json",
                         auth=(FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN))
     assert resp.status_code == 404 and resp.json()["code"] == 20404
 

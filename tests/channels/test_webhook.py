@@ -174,7 +174,8 @@ def test_status_callback_failure_keeps_the_error_code(client, db):
 def test_status_callback_needs_a_signature_and_a_known_status(client):
     form = {"MessageSid": "SMx", "MessageStatus": "delivered"}
     assert client.post(f"{PATH}/status", data=form).status_code == 403
-    assert post_signed(client, f"{PATH}/status", {"MessageSid": "SMx", "MessageStatus": "bogus"}).status_code == 400
+    bogus = {"MessageSid": "SMx", "MessageStatus": "bogus"}
+    assert post_signed(client, f"{PATH}/status", bogus).status_code == 400
     assert post_signed(client, f"{PATH}/status", form).status_code == 204  # unknown SID: ignored
 
 

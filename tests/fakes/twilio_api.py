@@ -237,7 +237,8 @@ class FakeTwilioAPI:
         if not to:
             raise _Fail(400, 21604, "A 'To' phone number is required.")
         if not from_ and not service:
-            raise _Fail(400, 21603, "A 'From' or 'MessagingServiceSid' parameter is required to send a message")
+            raise _Fail(400, 21603,
+                        "A 'From' or 'MessagingServiceSid' parameter is required to send a message")
         if not body and not content_sid and not media:
             raise _Fail(400, 21602, "Message body is required.")
         if from_ and to.startswith("whatsapp:") != from_.startswith("whatsapp:"):
@@ -251,7 +252,7 @@ class FakeTwilioAPI:
                 if not isinstance(json.loads(form["ContentVariables"]), dict):
                     raise ValueError
             except (TypeError, ValueError):
-                raise _Fail(400, 21656, "The ContentVariables Parameter is invalid.")
+                raise _Fail(400, 21656, "The ContentVariables Parameter is invalid.") from None
         if body and len(body) > 1600:
             raise _Fail(400, 21617, "The concatenated message body exceeds the 1600 character limit.")
         sid = "SM" + uuid.uuid4().hex

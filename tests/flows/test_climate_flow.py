@@ -39,7 +39,8 @@ def test_va_a_helar_uses_the_contact_region(alerts, ask, db):
 
 def test_no_active_warning_says_so_with_the_date_checked(alerts, ask):
     reply = ask("va a helar en huancavelica", "ask_climate", hazard="helada", location="huancavelica")[0]
-    assert reply.startswith("No hay avisos vigentes de heladas para Huancavelica (revisado 22/11/2026 10:00).")
+    assert reply.startswith(
+        "No hay avisos vigentes de heladas para Huancavelica (revisado 22/11/2026 10:00).")
 
 
 def test_other_hazards_are_mentioned_and_mas_shows_them(alerts, ask):

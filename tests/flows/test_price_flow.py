@@ -119,7 +119,8 @@ def test_whatsapp_answer_is_richer(bulletin, ask):
 
 def test_every_price_reply_fits_two_sms_even_with_many_markets(app, ask):
     cli(app, "import-prices", SAMPLE)
-    for text, entities in [("papa", {"product": "papa"}), ("papa puno", {"product": "papa", "location": "puno"}),
+    for text, entities in [("papa", {"product": "papa"}),
+                           ("papa puno", {"product": "papa", "location": "puno"}),
                            ("cuy", {"product": "cuy"}), ("1", {})]:
         reply = ask(text, "ask_price" if entities else None, **entities)[0]
         assert segment_count(reply) <= 2, reply
@@ -214,7 +215,8 @@ def test_trend_words_and_rounding():
 def test_many_markets_are_cut_to_two_sms_with_a_count_of_the_rest():
     facts = FakeFacts([row(n) for n in range(1, 30)])
     reply = flow_turn(facts).replies[0]
-    assert segment_count(to_gsm7(reply)) == 2 and "más)" in reply and reply.endswith("AVISAME: precio cada semana.")
+    assert segment_count(to_gsm7(reply)) == 2 and "más)" in reply
+    assert reply.endswith("AVISAME: precio cada semana.")
     whatsapp = flow_turn(facts, channel="whatsapp").replies[0]
     assert whatsapp.count("Pueblo") == 29
 

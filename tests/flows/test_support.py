@@ -6,7 +6,7 @@ from sqlalchemy import String, Text, select
 
 from flows.gsm7 import segment_count, to_gsm7
 from bot.conversations.jobs import expire_conversations
-from flows import ContactView, State, directory, support
+from flows import ContactView, directory, support
 from models import Base, ConversationState, HandoffRequest, Message, utcnow
 from tests.fakes.signing import FAKE_PHONE, inbound_form, new_sid, post_signed
 from tests.flows.test_flows import turn

@@ -108,12 +108,14 @@ def test_a_feed_without_cap_alerts_is_refused(app, db, tmp_path):
     feed = tmp_path / "empty.xml"
     feed.write_text('<feed xmlns="http://www.w3.org/2005/Atom"><entry><alert>x</alert></entry></feed>')
     result = cli(app, "import-alerts", feed)
-    assert result.exit_code == 1 and "no <alert> in namespace urn:oasis:names:tc:emergency:cap:1.2" in result.output
+    assert result.exit_code == 1
+    assert "no <alert> in namespace urn:oasis:names:tc:emergency:cap:1.2" in result.output
 
 
 @pytest.mark.parametrize("code, region", [("02", "ancash"), ("0401", "arequipa"), ("080101", "cusco"),
                                           ("0903", "huancavelica"), ("120101", "junin"), ("1501", "lima"),
-                                          ("2001", "piura"), ("210501", "puno"), ("130101", None), ("", None)])
+                                          ("2001", "piura"), ("210501", "puno"), ("130101", None),
+                                          ("", None)])
 def test_ubigeo_department_codes_map_to_the_program_regions(code, region):
     assert region_of_ubigeo(code) == region
 

@@ -149,7 +149,8 @@ def test_whatsapp_outside_24_hours_uses_the_template(app, db, fake_twilio):
     assert Sender(services(app)).run_once(NOON) == {"sent": 2, "failed": 1}
     by_to = {m["to"]: m for m in fake_twilio.messages}
     assert by_to[f"whatsapp:{inside[0].phone}"]["body"] == "Mañana habrá helada: cubra sus cultivos"
-    template = [r["form"] for r in fake_twilio.requests if r["form"].get("To") == f"whatsapp:{outside[0].phone}"]
+    template = [r["form"] for r in fake_twilio.requests
+                if r["form"].get("To") == f"whatsapp:{outside[0].phone}"]
     assert template == [{"To": f"whatsapp:{outside[0].phone}", "From": "whatsapp:+51900000000",
                          "ContentSid": "HX" + "a" * 32, "ContentVariables": '{"1": "Junín"}'}]
     failed = rows(db)[2]
