@@ -120,6 +120,9 @@ def migrate_command(revision: str) -> None:
 @needs_schema
 def load_demo_command() -> None:
     """Load the demo data into the demo database (an empty one, or one marked demo); else exit 2."""
+    if services().settings.production:
+        click.echo("CHASKI_ENV=production: the demo data is never loaded here", err=True)
+        sys.exit(2)
     try:
         with services().db.session() as session:
             counts = load_demo(session)

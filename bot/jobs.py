@@ -14,10 +14,20 @@ from bot.proactive import jobs as proactive_jobs
 from bot.surveys import jobs as survey_jobs
 from bot.training import jobs as training_jobs
 from models import utcnow
+from models.heartbeats import SCHEDULER, beat
 
 log = logging.getLogger(__name__)
 
-JOBS = {**conversation_jobs.JOBS, **proactive_jobs.JOBS, **training_jobs.JOBS, **survey_jobs.JOBS}
+
+
+def scheduler_heartbeat(session, now) -> dict:
+    """Record that the scheduler runs its jobs (/healthz's scheduler_seen)."""
+    beat(session, SCHEDULER, now)
+    return {"beat": 1}
+
+
+JOBS = {**conversation_jobs.JOBS, **proactive_jobs.JOBS, **training_jobs.JOBS, **survey_jobs.JOBS,
+        "scheduler_heartbeat": scheduler_heartbeat}
 
 
 def run_job(name: str, database_url: str) -> dict:

@@ -17,11 +17,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clock import LIMA
+from bot.jobs import run_job
 
 log = logging.getLogger(__name__)
 
 # id -> (job name in bot.jobs.JOBS, trigger, trigger arguments)
 TIMETABLE = {
+    # /healthz's scheduler_seen: proof that this process is up and runs its jobs.
+    "heartbeat": ("scheduler_heartbeat", "interval", {"minutes": 1}),
     "expire-conversations": ("expire_conversations", "interval", {"minutes": 15}),
     # Builds outbox rows only; the sender process (`flask --app server sender`) sends them.
     "send-due-broadcasts": ("send_due_broadcasts", "interval", {"minutes": 1}),
@@ -76,6 +79,7 @@ def build_scheduler(database_url: str, scheduler_class=BlockingScheduler):
 def run(database_url: str) -> None:
     """Start the blocking scheduler until Ctrl-C or SIGTERM."""
     scheduler = build_scheduler(database_url)
+    run_job("scheduler_heartbeat", database_url)  # seen at once, not only a minute from now
     log.info("scheduler starting with %d job(s): %s", len(TIMETABLE), ", ".join(TIMETABLE))
     try:
         scheduler.start()

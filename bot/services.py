@@ -21,7 +21,8 @@ class Services:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.db = Database(settings.database_url)
-        self.nlu = RasaClient(settings.nlu_url, timeout=settings.nlu_timeout)
+        self.nlu = RasaClient(settings.nlu_url, timeout=settings.nlu_timeout,
+                              token=settings.nlu_token)
         self.classifier = Classifier(self.nlu, min_confidence=settings.nlu_min_confidence)
         self.engine = Engine(self.db, self.classifier, max_chars=settings.max_inbound_chars,
                              conversation_ttl=timedelta(minutes=settings.conversation_ttl_minutes),

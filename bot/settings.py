@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -30,10 +31,15 @@ def _url(value: str) -> str | None:
 class Settings:
     """Every setting the app reads, declared once; tests pass overrides instead of env vars."""
 
+    chaski_env: str = setting("development", "CHASKI_ENV", lambda v: v.strip().lower(),
+                              "production: refuse to start without the settings a real "
+                              "service needs; never generate a secret or load demo data")
     database_url: str = setting("", "DATABASE_URL", doc="SQLAlchemy URL (default: the demo "
                                 "SQLite file under instance/)")
     nlu_url: str = setting("http://127.0.0.1:5005", "NLU_URL", lambda v: v.rstrip("/"),
                            "base URL of a running Rasa server")
+    nlu_token: str | None = setting(None, "NLU_TOKEN", doc="Rasa's --auth-token; the client "
+                                    "sends it as ?token=")
     nlu_timeout: float = setting(2.0, "NLU_TIMEOUT", float, "seconds to wait for a parse")
     nlu_min_confidence: float = setting(DEFAULT_MIN_CONFIDENCE,
                                         doc="below it, the bot asks what the person meant")
@@ -52,6 +58,9 @@ class Settings:
     twilio_timeout: float = setting(10.0, doc="seconds to wait for Twilio's REST API")
     public_url: str | None = setting(None, "PUBLIC_URL", _url,
                                      "public base URL Twilio calls (signature behind proxies)")
+    trusted_proxies: int = setting(0, "TRUSTED_PROXIES", int,
+                                   "reverse proxies in front that set X-Forwarded-* (0: none, "
+                                   "the headers are ignored)")
     secret_key: str = setting("", "SECRET_KEY", doc="Flask session key (generated if unset)")
     conversation_ttl_minutes: int = setting(60, doc="a conversation's state expires after this")
     max_inbound_chars: int = setting(1600, doc="longer inbound messages are cut")
@@ -96,22 +105,86 @@ class Settings:
         return replace(self, extra=extra, **values)
 
 
+    @property
+    def production(self) -> bool:
+        return self.chaski_env == "production"
+
+
+class NotReadyForProduction(Exception):
+    """CHASKI_ENV=production and settings are missing: one line per problem in `problems`."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+# What production needs, and what to put there (README "Deploy on a server").
+PRODUCTION_NEEDS = {
+    "SECRET_KEY": ("secret_key", "a long random string, the same for every process"),
+    "TWILIO_AUTH_TOKEN": ("twilio_auth_token", "checks X-Twilio-Signature on every webhook"),
+    "PUBLIC_URL": ("public_url", "the https:// base URL Twilio calls"),
+    "NLU_TOKEN": ("nlu_token", "the Rasa server's --auth-token"),
+}
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """Return one line per setting CHASKI_ENV=production lacks (none: ready, or not production)."""
+    if not settings.production:
+        return []
+    problems = []
+    url = settings.database_url or ""
+    if not url or url == default_database_url():
+        problems.append("CHASKI_ENV=production: DATABASE_URL is not set (a PostgreSQL URL, "
+                        "postgresql://...)")
+    elif not url.startswith("postgresql"):
+        problems.append(f"CHASKI_ENV=production: DATABASE_URL must be PostgreSQL "
+                        f"(postgresql://...), not {url.split(':', 1)[0]}")
+    for name, (attr, what) in PRODUCTION_NEEDS.items():
+        if not getattr(settings, attr):
+            problems.append(f"CHASKI_ENV=production: {name} is not set ({what})")
+    return problems
+
+
 def default_database_url() -> str:
     """Return the SQLite file under instance/ that `make run` uses by default."""
     return f"sqlite:///{INSTANCE_DIR / 'chaski.sqlite'}"
 
 
-def load_secret_key() -> str:
-    """Return SECRET_KEY, generating one into instance/ on first run."""
-    path = INSTANCE_DIR / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(key)
-    os.chmod(tmp, 0o600)
-    tmp.replace(path)
+def load_secret_key(instance_dir: Path | None = None) -> str:
+    """Return the SECRET_KEY kept in instance/secret_key, generating it on first run.
+
+    Processes started together (web workers, scheduler, sender) must all end up with the same
+    key: each writes a candidate to its own temporary file, then hard-links it to the final
+    name, which fails if the name exists; whoever lost reads the winner's key. The file
+    appears complete or not at all, and is never overwritten.
+    """
+    instance_dir = INSTANCE_DIR if instance_dir is None else instance_dir
+    path = instance_dir / "secret_key"
+    try:
+        return _read_key(path)
+    except FileNotFoundError:
+        pass
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".secret_key.", dir=instance_dir)  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)  # atomic, and never replaces an existing key
+        except FileExistsError:
+            pass  # another process won the race: use its key
+    finally:
+        os.unlink(tmp)
+    return _read_key(path)
+
+
+def _read_key(path: Path) -> str:
+    key = path.read_text().strip()
+    if not key:
+        raise RuntimeError(f"{path} is empty: delete it (every session is signed out) or set "
+                           "SECRET_KEY")
     return key
 
 

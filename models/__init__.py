@@ -5,6 +5,7 @@ from models.broadcasts import Broadcast
 from models.contacts import Contact
 from models.conversations import ConversationState
 from models.handoffs import HandoffRequest
+from models.heartbeats import Heartbeat
 from models.marks import DatabaseMark
 from models.msgs import REDACTED, Message
 from models.outbox import OutboxMessage
@@ -21,4 +22,5 @@ __all__ = [
     "Market", "Product", "PriceReport", "Alert", "AlertInfo", "AlertArea", "Subscription",
     "Review", "ROLES", "AuditLog", "User", "Broadcast", "OutboxMessage",
     "TrainingRun", "Reminder", "Survey", "SurveyParticipant", "SurveyAnswer", "DatabaseMark",
+    "Heartbeat",
 ]

@@ -8,6 +8,7 @@ rules and menus.
 
 from __future__ import annotations
 
+import os
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
@@ -23,12 +24,22 @@ def _is_loopback(url: str) -> bool:
     return host == "localhost" or host == "::1" or host.startswith("127.")
 
 
-class RasaClient:
-    """Talks to one Rasa server; reuses one ``requests.Session`` (keep-alive)."""
+_FROM_ENV = object()
 
-    def __init__(self, base_url: str, timeout: float = 2.0) -> None:
+
+class RasaClient:
+    """Talks to one Rasa server; reuses one ``requests.Session`` (keep-alive).
+
+    ``token`` is the server's ``--auth-token`` (sent as ``?token=``); by default the
+    ``NLU_TOKEN`` environment variable, the setting the app and ``nlu.runtime serve`` share.
+    """
+
+    def __init__(self, base_url: str, timeout: float = 2.0, token: Any = _FROM_ENV) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.token: Optional[str] = (os.environ.get("NLU_TOKEN") if token is _FROM_ENV
+                                     else token) or None
+        self.params = {"token": self.token} if self.token else {}
         self.session = requests.Session()
         if _is_loopback(self.base_url):
             # A local Rasa server: ignore http_proxy/https_proxy from the environment.
@@ -42,6 +53,9 @@ class RasaClient:
         """
         url = f"{self.base_url}/model/parse"
         resp = self._post(url, {"text": text})
+        if resp.status_code in (401, 403):
+            raise NLUUnavailable(f"NLU server {url} refused the request (HTTP {resp.status_code}):"
+                                 f" NLU_TOKEN {'wrong' if self.token else 'not set'}?")
         if resp.status_code != 200:
             raise NLUUnavailable(f"NLU server {url} answered HTTP {resp.status_code}")
         try:
@@ -58,18 +72,24 @@ class RasaClient:
         # connection fails again at once). Never retry a timeout.
         for attempt in (1, 2):
             try:
-                return self.session.post(url, json=payload, timeout=self.timeout)
+                return self.session.post(url, json=payload, params=self.params,
+                                         timeout=self.timeout)
             except requests.Timeout as exc:
                 raise NLUUnavailable(f"NLU server {url} timed out after {self.timeout} s") from exc
             except requests.ConnectionError as exc:
                 if attempt == 2:
-                    raise NLUUnavailable(f"NLU server {url} unreachable: {exc}") from exc
+                    raise NLUUnavailable(f"NLU server {url} unreachable: {self._hide(exc)}") from exc
             except requests.RequestException as exc:
-                raise NLUUnavailable(f"NLU request to {url} failed: {exc}") from exc
+                raise NLUUnavailable(f"NLU request to {url} failed: {self._hide(exc)}") from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _hide(self, exc: Exception) -> str:
+        """The error's text without the token (requests puts the whole URL in some)."""
+        text = str(exc)
+        return text.replace(self.token, "***") if self.token else text
+
     def is_ready(self, timeout: Optional[float] = 1.0) -> bool:
-        """True when ``GET /`` answers 200. Never raises."""
+        """True when ``GET /`` answers 200 (Rasa answers it without the token). Never raises."""
         try:
             resp = self.session.get(self.base_url + "/", timeout=timeout)
             return resp.status_code == 200
@@ -86,4 +106,4 @@ class RasaClient:
         self.close()
 
     def __repr__(self) -> str:
-        return f"RasaClient({self.base_url!r}, timeout={self.timeout})"
+        return f"RasaClient({self.base_url!r}, timeout={self.timeout})"  # never the token

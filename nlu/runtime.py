@@ -284,8 +284,11 @@ def train(force: bool = False, echo: Callable[[str], object] = print,
 
 
 def serve_command(model: Optional[PathLike] = None, host: str = DEFAULT_HOST,
-                  port: int = DEFAULT_PORT, root: Optional[PathLike] = None) -> list[str]:
+                  port: int = DEFAULT_PORT, root: Optional[PathLike] = None,
+                  auth_token: Optional[str] = None) -> list[str]:
     """The ``rasa run`` command line serving ``model`` (default: the current one).
+
+    With ``auth_token`` (``NLU_TOKEN``) every API call but ``GET /`` needs ``?token=``.
 
     Rasa 3.6 has no flag to skip the dialogue/channel machinery; with no
     ``credentials.yml`` no input channel is loaded and only the HTTP API
@@ -301,6 +304,7 @@ def serve_command(model: Optional[PathLike] = None, host: str = DEFAULT_HOST,
         "-i", host,
         "-p", str(port),
         "--response-timeout", str(RESPONSE_TIMEOUT_S),
+        *(["--auth-token", auth_token] if auth_token else []),
     ]
 
 
@@ -351,8 +355,10 @@ def main(argv: Optional[list[str]] = None) -> int:
             port = args.port or _port_from_env(os.environ.get("NLU_PORT")) or DEFAULT_PORT
             host = args.host or os.environ.get("NLU_HOST") or DEFAULT_HOST
             model = train(force=args.force)
-            cmd = serve_command(model, host, port)
-            print(f"Starting Rasa NLU server on http://{host}:{port} ({model.name})", flush=True)
+            token = os.environ.get("NLU_TOKEN") or None
+            cmd = serve_command(model, host, port, auth_token=token)
+            print(f"Starting Rasa NLU server on http://{host}:{port} ({model.name}"
+                  f"{', token required' if token else ''})", flush=True)
             sys.stderr.flush()
             os.chdir(PROJECT_ROOT)
             # exec: the server replaces this process, so Ctrl-C / SIGTERM from

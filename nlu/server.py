@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Optional
@@ -60,8 +61,9 @@ class RasaServer:
 
     def __init__(self, port: Optional[int] = None, host: str = DEFAULT_HOST,
                  model: Optional[PathLike] = None, log_path: Optional[PathLike] = None,
-                 root: Optional[PathLike] = None) -> None:
+                 root: Optional[PathLike] = None, auth_token: Optional[str] = None) -> None:
         self.host = host
+        self.auth_token = auth_token or None  # rasa run --auth-token: parse needs ?token=
         self.port = int(port) if port else free_port(host)
         self.model = Path(model) if model is not None else None
         self.log_path = Path(log_path) if log_path is not None else None
@@ -93,7 +95,8 @@ class RasaServer:
             raise NLURuntimeError(
                 f"No trained NLU model at {model}; run `python -m nlu.runtime train`"
             )
-        cmd = serve_command(model, self.host, self.port, root=self.root)
+        cmd = serve_command(model, self.host, self.port, root=self.root,
+                            auth_token=self.auth_token)
         if self.log_path is None or self._own_log:
             fd, name = tempfile.mkstemp(prefix="rasa-server-", suffix=".log")
             os.close(fd)
@@ -120,8 +123,9 @@ class RasaServer:
             with opener.open(self.url + "/", timeout=2) as resp:
                 if resp.status != 200:
                     return False
+            query = "?" + urllib.parse.urlencode({"token": self.auth_token}) if self.auth_token else ""
             request = urllib.request.Request(
-                self.url + "/model/parse",
+                self.url + "/model/parse" + query,
                 data=json.dumps({"text": "hola"}).encode("utf-8"),
                 headers={"Content-Type": "application/json"},
                 method="POST",

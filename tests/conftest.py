@@ -19,6 +19,8 @@ from tests.fakes.signing import FAKE_PHONE
 from tests.fakes.twilio_api import FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN
 
 OUTPUT_DIR = Path(__file__).resolve().parent.parent / "test-output"
+# The suite's Rasa server runs as production does, behind a token (rasa run --auth-token).
+SUITE_NLU_TOKEN = "chaski-suite-nlu-token"
 
 
 @pytest.fixture(autouse=True)
@@ -109,16 +111,21 @@ def talk(app):
 
 @pytest.fixture(scope="session")
 def rasa_url():
-    """Start the real Rasa server once per session (training first if needed)."""
+    """Start the real Rasa server once per session (training first if needed), behind
+    SUITE_NLU_TOKEN; NLU_TOKEN is set for the session, so every app and client sends it."""
     from nlu.runtime import train
     from nlu.server import RasaServer
 
     model = train()
     OUTPUT_DIR.mkdir(exist_ok=True)
-    server = RasaServer(model=model, log_path=OUTPUT_DIR / "rasa-server.log")
+    server = RasaServer(model=model, log_path=OUTPUT_DIR / "rasa-server.log",
+                        auth_token=SUITE_NLU_TOKEN)
     server.start()
+    env = pytest.MonkeyPatch()
+    env.setenv("NLU_TOKEN", SUITE_NLU_TOKEN)
     try:
         server.wait_ready()
         yield server.url
     finally:
+        env.undo()
         server.stop()

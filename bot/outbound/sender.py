@@ -49,10 +49,12 @@ from bot.outbound.policy import (in_open_support, in_quiet_hours, inside_whatsap
 from bot.outbound.ratelimit import RateLimiter, from_settings
 from bot.outbound.recovery import recover
 from models import Contact, ConversationState, Message, OutboxMessage, utcnow
+from models.heartbeats import SENDER, beat
 
 log = logging.getLogger(__name__)
 OPTED_OUT, OUTSIDE_WINDOW = 21610, 63016
 MAX_BACKOFF = timedelta(hours=1)
+HEARTBEAT_SECONDS = 10.0  # how often a running sender records it is alive (/healthz)
 
 
 def run_workers(services, workers: int, once: bool = True, progress=None,
@@ -172,8 +174,13 @@ class Sender:
 
     def run_forever(self, idle_seconds: float = 1.0, stop=lambda: False) -> None:
         """Run until `stop()` is true, sleeping when nothing is due."""
+        last_beat = None
         while not stop():
             try:
+                if last_beat is None or self.clock() - last_beat >= HEARTBEAT_SECONDS:
+                    with self.db.session() as s:
+                        beat(s, SENDER, self.now())
+                    last_beat = self.clock()
                 counts = self.run_once()
             except Exception:  # noqa: BLE001 - a database or network hiccup must not end the loop
                 log.exception("sender %s: round failed; trying again", self.name)

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.channels.phones import mask
+from bot.csvsafe import safe_row
 from models import Contact, Survey, SurveyAnswer, SurveyParticipant
 
 STATUSES = ("invited", "answering", "completed", "stopped", "left", "expired")
@@ -76,8 +77,9 @@ def write_csv(session: Session, s: Survey, fh, full_phone: bool = False, progres
     """Write one row per participant (phone masked unless full_phone); return the row count."""
     keys = [q["key"] for q in s.questions]
     writer = csv.writer(fh)
-    writer.writerow(["participant_id", "contact_id", "phone", "language", "region", "channel",
-                     "status", "invited_at", "reminded_at", "finished_at", *keys])
+    writer.writerow(safe_row(["participant_id", "contact_id", "phone", "language", "region",
+                              "channel", "status", "invited_at", "reminded_at", "finished_at",
+                              *keys]))
     answers: dict[int, dict] = {}
     for pid, key, value, was_skipped in session.execute(
             select(SurveyAnswer.participant_id, SurveyAnswer.question_key, SurveyAnswer.value,
@@ -90,9 +92,11 @@ def write_csv(session: Session, s: Survey, fh, full_phone: bool = False, progres
         .where(SurveyParticipant.survey_id == s.id).order_by(SurveyParticipant.id)).all()
     for p, c in rows:
         given = answers.get(p.id, {})
-        writer.writerow([p.id, c.id, c.phone if full_phone else mask(c.phone), c.language,
-                         c.region or "", p.channel, p.status, _iso(p.invited_at),
-                         _iso(p.reminded_at), _iso(p.finished_at), *(given.get(k, "") for k in keys)])
+        # Answers are free SMS text: "=HYPERLINK(...)" must not run in whoever opens the file.
+        writer.writerow(safe_row([p.id, c.id, c.phone if full_phone else mask(c.phone), c.language,
+                                  c.region or "", p.channel, p.status, _iso(p.invited_at),
+                                  _iso(p.reminded_at), _iso(p.finished_at),
+                                  *(given.get(k, "") for k in keys)]))
         if progress:
             progress(1)
     return len(rows)

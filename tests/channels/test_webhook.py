@@ -58,11 +58,19 @@ def test_public_url_is_used_behind_a_proxy(database_url):
     assert post_signed(client, PATH, form).status_code == 403  # signed over the internal URL
 
 
-def test_forwarded_headers_rebuild_the_public_url(client):
+def test_forwarded_headers_rebuild_the_public_url_behind_a_trusted_proxy(database_url):
+    client = make_app(database_url, TRUSTED_PROXIES=1).test_client()
     form = inbound_form("hola", sid=new_sid())
     headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "bot.example.org"}
     ok = post_signed(client, PATH, form, url="https://bot.example.org" + PATH, headers=headers)
     assert ok.status_code == 200
+
+
+def test_forwarded_headers_are_ignored_without_a_trusted_proxy(client):
+    form = inbound_form("hola", sid=new_sid())
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "bot.example.org"}
+    forged = post_signed(client, PATH, form, url="https://bot.example.org" + PATH, headers=headers)
+    assert forged.status_code == 403  # TRUSTED_PROXIES=0: signed over the URL we were called on
 
 
 def test_validation_can_be_switched_off_for_local_experiments(database_url):
@@ -174,7 +182,8 @@ def test_status_callback_needs_a_signature_and_a_known_status(client):
 def test_healthz_reports_db_and_nlu(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"db": True, "nlu": False}
+    assert response.get_json() == {"db": True, "nlu": False, "sender_seen": None,
+                                   "scheduler_seen": None}
 
 
 def test_a_number_from_abroad_gets_a_clear_reply_through_the_webhook_and_nothing_is_stored(client, db):

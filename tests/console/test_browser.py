@@ -72,11 +72,23 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    """A tab; at the end, no page it opened may have hit the Content-Security-Policy."""
     context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="es-PE")
     tab = context.new_page()
     tab.set_default_timeout(15_000)
+    refused = []
+    tab.on("console", lambda msg: refused.append(msg.text)
+           if "Content Security Policy" in msg.text else None)
     yield tab
     context.close()
+    assert refused == [], "the console's own pages broke its Content-Security-Policy"
+
+
+def wait_styled_by_the_css(page) -> None:
+    """Wait until console.css applies (the header's colour comes only from it; it may still be
+    loading when the page's text is there); time out if the policy or anything refused it."""
+    page.wait_for_function("getComputedStyle(document.querySelector('header'))"
+                           ".backgroundColor === 'rgb(122, 46, 29)'", timeout=5_000)
 
 
 def shot(page, name: str) -> None:
@@ -91,6 +103,7 @@ def sign_in(page, base: str, role: str) -> None:
     page.fill("#password", PASSWORD)
     page.click("button:has-text('Entrar')")
     page.wait_for_selector("h1:has-text('Panel')")
+    wait_styled_by_the_css(page)
 
 
 def test_a_reviewer_finds_corrects_and_exports(live, page):

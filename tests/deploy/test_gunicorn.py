@@ -79,7 +79,8 @@ def test_it_serves_healthz_logs_the_request_and_stops_cleanly_on_sigterm(tmp_pat
                     body = (resp.status, json.loads(resp.read()))
             except OSError:
                 time.sleep(0.2)
-        assert body == (200, {"db": True, "nlu": False}), body
+        assert body == (200, {"db": True, "nlu": False, "sender_seen": None,
+                              "scheduler_seen": None}), body
         proc.send_signal(signal.SIGTERM)
         output = proc.communicate(timeout=30)[0]
     finally:

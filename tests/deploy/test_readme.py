@@ -22,9 +22,12 @@ def test_the_chaski_helper_passes_arguments_and_settings_through(tmp_path):
               .replace("/opt/chaski", str(ROOT))
               .replace("runuser -u chaski -- ", ""))  # as ourselves: no chaski user here
     env_file = (DEPLOY / "chaski.env.example").read_text(encoding="utf-8")
+    # On SQLite here, so not in production mode (which refuses anything but PostgreSQL).
+    assert "\nCHASKI_ENV=production\n" in env_file
     (tmp_path / "chaski.env").write_text(
         env_file.replace("postgresql://chaski@/chaski?host=/var/run/postgresql",
-                         f"sqlite:///{tmp_path / 'db.sqlite'}"), encoding="utf-8")
+                         f"sqlite:///{tmp_path / 'db.sqlite'}")
+        .replace("\nCHASKI_ENV=production\n", "\nCHASKI_ENV=development\n"), encoding="utf-8")
     bulletin = tmp_path / "a bulletin" / "precios de hoy.csv"  # an argument with spaces
     bulletin.parent.mkdir()
     shutil.copy(ROOT / "tests" / "data" / "prices_good.csv", bulletin)

@@ -229,7 +229,7 @@ def test_every_setting_in_the_env_example_is_read_by_the_code():
 
 def test_the_env_example_holds_no_secret():
     text = ENV_EXAMPLE.read_text(encoding="utf-8")
-    for name in ("SECRET_KEY", "TWILIO_AUTH_TOKEN"):
+    for name in ("SECRET_KEY", "TWILIO_AUTH_TOKEN", "NLU_TOKEN"):
         [line] = [ln for ln in text.splitlines() if ln.startswith(name + "=")]
         assert "CHANGE-ME" in line, line
     for url in re.findall(r"postgresql://[^\s]+", text):  # a password, if any, is a placeholder

@@ -27,7 +27,8 @@ def classify(app, lines):
 
 
 def test_healthz_sees_the_nlu_server(nlu_app):
-    assert nlu_app.test_client().get("/healthz").get_json() == {"db": True, "nlu": True}
+    assert nlu_app.test_client().get("/healthz").get_json() == {
+        "db": True, "nlu": True, "sender_seen": None, "scheduler_seen": None}
 
 
 def test_nlu_classify_through_the_model(nlu_app):

