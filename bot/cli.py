@@ -22,7 +22,7 @@ from flask.cli import AppGroup
 from bot import scheduler
 from bot.channels.phones import InvalidPhone, to_e164
 from bot.db import BackupError, backup, is_migrated, migrate, restore
-from bot.demo import NotADemoDatabase, load_demo
+from bot.knowledge.demo import NotADemoDatabase, load_demo
 from bot.jobs import JOBS
 from bot.services import services
 from bot.settings import default_database_url

@@ -158,6 +158,11 @@ def backup(url: str, out_dir: Path, now: datetime) -> Path:
     return target
 
 
+# What running processes write about themselves, not data: a database where a sender or the
+# scheduler has already started still counts as empty for `restore`, which replaces them.
+RUN_STATE_TABLES = {"heartbeats", *FOREIGN_TABLES}
+
+
 def data_tables(db: Database) -> dict[str, int]:
     """Return the rows of every table that holds data (not Alembic's version table)."""
     with db.engine.connect() as conn:
@@ -174,6 +179,7 @@ def restore(url: str, path: Path) -> None:
         full = {name: n for name, n in data_tables(db).items() if n}
     finally:
         db.dispose()
+    full = {name: n for name, n in full.items() if name not in RUN_STATE_TABLES}
     if full:
         raise BackupError("la base de datos de destino no está vacía / the target database is not "
                           f"empty ({', '.join(f'{n} {t}' for t, n in sorted(full.items()))}): "

@@ -62,6 +62,25 @@ def test_a_populated_database_round_trips(app, talk, database_url, tmp_path):
     assert len(after["contacts"]) == 5 and len(after["price_reports"]) > 100  # really populated
 
 
+def test_a_database_where_a_sender_has_run_still_counts_as_empty(app, talk, database_url,
+                                                                 tmp_path):
+    from bot.db import migrate
+    from models.heartbeats import beat
+
+    populate(app, talk)
+    assert cli(app, "backup", "--out", tmp_path / "b").exit_code == 0
+    [path] = (tmp_path / "b").iterdir()
+    target = empty_target(database_url, tmp_path)
+    migrate(target)
+    db = Database(target)
+    with db.session() as s:
+        beat(s, "sender", utcnow())  # the sender started against the new server's database
+    db.dispose()
+    restored = cli(make_app(target), "restore", path)
+    assert restored.exit_code == 0, restored.output
+    assert rows_of_every_table(target)["contacts"] == rows_of_every_table(database_url)["contacts"]
+
+
 def test_restore_refuses_a_database_that_holds_data(app, talk, database_url, tmp_path):
     populate(app, talk)
     assert cli(app, "backup", "--out", tmp_path).exit_code == 0

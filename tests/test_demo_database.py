@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.demo import DEMO_CONTACTS, SAMPLE_ALERTS, SAMPLE_SENDER
+from bot.knowledge.demo import DEMO_CONTACTS, SAMPLE_ALERTS, SAMPLE_SENDER
 from bot.knowledge.alerts import import_alerts
 from models import (Alert, AuditLog, Contact, DatabaseMark, OutboxMessage, PriceReport, Subscription,
                     User)

@@ -1,5 +1,5 @@
 """Knowledge the bot answers from: the price-bulletin (CSV) and CAP climate-alert (XML)
-importers and their commands."""
+importers and their commands, and the demo's sample data (demo.py, demo_data/)."""
 from __future__ import annotations
 
 from flask import Flask
@@ -7,7 +7,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register `import-prices` and `import-alerts`."""
-    # Imported here, not at the top: the commands need bot.cli, which imports bot.demo,
+    # Imported here, not at the top: the commands need bot.cli, which imports bot.knowledge.demo,
     # which imports this package's importers (a real import cycle otherwise).
     from bot.cli import add_commands
     from bot.knowledge.cli import cli

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from flows.gsm7 import segment_count
-from bot.demo import alerts_for_today
+from bot.knowledge.demo import alerts_for_today
 from models import Contact, Subscription, utcnow
 from tests.fakes.signing import FAKE_PHONE
 from tests.fakes.topics import DATA, NOW, ask, cli  # noqa: F401 - fixture

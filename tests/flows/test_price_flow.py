@@ -13,7 +13,7 @@ from nlu.classifier import Parse
 from tests.fakes.signing import FAKE_PHONE
 from tests.fakes.topics import DATA, NOW, ask, cli  # noqa: F401 - fixture
 
-SAMPLE = "bot/demo_data/SAMPLE_precios_muestra.csv"
+SAMPLE = "bot/knowledge/demo_data/SAMPLE_precios_muestra.csv"
 
 
 @pytest.fixture

@@ -52,7 +52,8 @@ def test_free_text_through_the_webhook_and_the_model(nlu_app, clock):
     client = nlu_app.test_client()
     greet = post_signed(client, "/webhooks/twilio", inbound_form("buenas tardes", sid=new_sid()))
     assert "<Message>¡Hola, soy Chaski! Elige un numero:\n1 Precios" in greet.get_data(as_text=True)
-    nlu_app.test_cli_runner().invoke(args=["import-prices", "bot/demo_data/SAMPLE_precios_muestra.csv"])
+    nlu_app.test_cli_runner().invoke(
+        args=["import-prices", "bot/knowledge/demo_data/SAMPLE_precios_muestra.csv"])
     price = post_signed(client, "/webhooks/twilio",
                         inbound_form("a cuanto esta la quinua en juliaca", sid=new_sid()))
     text = price.get_data(as_text=True)

@@ -7,7 +7,7 @@ not load) is refused before anything is written: a real subscriber must never
 receive a sample frost warning, nor fake contacts join real broadcasts.
 
 Numbers are in +51 900 000 0XX, a range this project uses only for fake
-contacts. Prices and alerts come from bot/demo_data/SAMPLE_*: invented data
+contacts. Prices and alerts come from bot/knowledge/demo_data/SAMPLE_*: invented data
 whose source reads "MUESTRA / sample data" in every reply. The samples are
 written for SAMPLE_DAY and moved to the day they are loaded; loading on a later
 day replaces the earlier day's sample prices and alerts instead of adding new
