@@ -1,4 +1,5 @@
-"""Dashboard: messages per day by channel, top intents, fallback rate, opt-outs, regions."""
+"""Dashboard: messages per day by channel, top intents, fallback rate, opt-outs, regions, and
+the system's health (sender, scheduler, outbox backlog, NLU, last alert import)."""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
@@ -11,7 +12,8 @@ from bot.console import bp
 from bot.console.access import page
 from bot.console.charts import day_bars, hbars
 from bot.services import services
-from models import Contact, Message, utcnow
+from models import Alert, Contact, Message, OutboxMessage, utcnow
+from models.heartbeats import SCHEDULER, SENDER, last_seen
 
 UNCLEAR = ("out_of_scope", "nlu_fallback")
 
@@ -64,13 +66,37 @@ def stats(session, days: int, now: datetime | None = None) -> dict:
             "regions": [(r or "sin región", n) for r, n in regions]}
 
 
+# A process not seen for longer than this is shown as silent (they beat every 10 s to 1 min).
+SILENT_AFTER = timedelta(minutes=3)
+
+
+def system_health(session, now: datetime, nlu_up: bool) -> dict:
+    """Return what the "Salud del sistema" box shows: last beats, backlog, NLU, alert import."""
+    seen = last_seen(session)
+    queued = (OutboxMessage.status == "queued")
+    oldest_due = session.scalar(select(func.min(OutboxMessage.next_attempt_at))
+                                .where(queued, OutboxMessage.next_attempt_at <= now))
+    return {
+        "processes": [(label, seen.get(kind), seen.get(kind) is not None
+                       and now - seen[kind] <= SILENT_AFTER)
+                      for kind, label in ((SENDER, "Envío (sender)"), (SCHEDULER, "Programador"))],
+        "backlog": session.scalar(select(func.count()).select_from(OutboxMessage).where(queued)) or 0,
+        "oldest_due": (now - oldest_due) if oldest_due else None,
+        "nlu_up": nlu_up,
+        "last_alert_import": session.scalar(select(func.max(Alert.imported_at))),
+    }
+
+
 @bp.get("/")
 @page("dashboard")
 def dashboard():
     """Show the last 7, 30 or 90 days as charts drawn on the server (inline SVG)."""
     days = request.args.get("dias", type=int) or 30
     days = days if days in (7, 30, 90) else 30
-    with services().db.session() as session:
+    svc = services()
+    with svc.db.session() as session:
         figures = stats(session, days)
+        health = system_health(session, utcnow(), svc.nlu.is_ready(timeout=1.0))
     return render_template("console/dashboard.html", s=figures, chart=day_bars(figures["series"]),
-                           intents=hbars(figures["intents"]), regions=hbars(figures["regions"]))
+                           intents=hbars(figures["intents"]), regions=hbars(figures["regions"]),
+                           health=health)

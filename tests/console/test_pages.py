@@ -139,3 +139,29 @@ def test_the_demo_database_says_so_on_the_console_pages(as_role, console_app, db
     for path in ("/console/", "/console/campanas", "/console/conversaciones"):
         assert banner in client.get(path).get_data(as_text=True), path
     assert banner in console_app.test_client().get("/console/login").get_data(as_text=True)
+
+
+def test_the_dashboard_shows_the_system_health(as_role, db):
+    from datetime import timedelta
+
+    from models import Contact, OutboxMessage, utcnow
+    from models.heartbeats import SENDER, beat
+
+    client = as_role("coordinator")
+    html = client.get("/console/").get_data(as_text=True)
+    health = html.split("Salud del sistema")[1].split("</table>")[0]
+    assert health.count("sin señal") == 2 and "nunca visto" in health  # nothing has run yet
+    assert "caída: solo menús" in health  # the test app's NLU URL is a closed port
+    assert "ninguno atrasado" in health and "ninguna" in health
+    now = utcnow()
+    with db.session() as s:
+        beat(s, SENDER, now)
+        contact = Contact(phone="+51900000091", channels=["sms"], language="es", profile={})
+        s.add(contact)
+        s.flush()
+        s.add(OutboxMessage(key="t:1", source="broadcast", contact_id=contact.id, channel="sms", body="x",
+                            status="queued", next_attempt_at=now - timedelta(minutes=12)))
+    health = client.get("/console/").get_data(as_text=True).split("Salud del sistema")[1]
+    health = health.split("</table>")[0]
+    assert health.count("sin señal") == 1 and ">activo<" in health  # the sender beats, not the scheduler
+    assert "el más antiguo espera 12 min" in health
