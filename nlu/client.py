@@ -9,6 +9,7 @@ rules and menus.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
@@ -82,6 +83,32 @@ class RasaClient:
             except requests.RequestException as exc:
                 raise NLUUnavailable(f"NLU request to {url} failed: {self._hide(exc)}") from exc
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def load_model(self, model: Path, timeout: float = 300.0) -> None:
+        """Make the running server serve ``model`` (``PUT /model``) without a restart.
+
+        Rasa answers once the model is loaded (tens of seconds). Raises NLUUnavailable
+        when it is refused or fails; the server then keeps the model it had.
+        """
+        url = f"{self.base_url}/model"
+        try:
+            resp = self.session.put(url, json={"model_file": str(Path(model).resolve())},
+                                    params=self.params, timeout=timeout)
+        except requests.RequestException as exc:
+            raise NLUUnavailable(f"NLU server {url} did not load the model: {self._hide(exc)}") from exc
+        if resp.status_code not in (200, 204):
+            raise NLUUnavailable(f"NLU server {url} refused to load {Path(model).name} "
+                                 f"(HTTP {resp.status_code}): {resp.text[:200]}")
+
+    def served_model(self) -> str | None:
+        """Return the file name of the model the server serves (``GET /status``), or None."""
+        try:
+            resp = self.session.get(f"{self.base_url}/status", params=self.params, timeout=5)
+            if not resp.ok:
+                return None
+            return Path(resp.json().get("model_file") or "").name or None
+        except (requests.RequestException, ValueError, AttributeError):
+            return None
 
     def _hide(self, exc: Exception) -> str:
         """The error's text without the token (requests puts the whole URL in some)."""

@@ -21,10 +21,12 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.settings import from_env
 from bot.training.export import DATA_DIR, EXPORT_NAME
 from bot.training.retrain import Evaluate, Train, rasa_accuracy, retrain
 from models import TrainingRun, utcnow
 from nlu import runtime as nlu_runtime
+from nlu.client import NLUUnavailable, RasaClient
 from nlu.evaluate import HELDOUT_FILES
 
 log = logging.getLogger(__name__)
@@ -177,10 +179,28 @@ class RunLog:
             log.warning("could not write the log of training run %s", self.run_id, exc_info=True)
 
 
+def load_into_server(model: Path) -> str:
+    """Make the running Rasa server (NLU_URL, NLU_TOKEN) serve `model`; return what happened."""
+    if not Path(model).is_file():
+        return f"{Path(model).name} is not a model file here: the NLU server was not asked"
+    client = RasaClient(from_env().nlu_url)
+    try:
+        client.load_model(model)
+    except NLUUnavailable as exc:
+        return f"the running NLU server keeps its model until its next start ({exc})"
+    finally:
+        client.close()
+    return f"the running NLU server now serves {Path(model).name}"
+
+
 def execute(session: Session, run_id: int, *, train: Train | None = None,
             evaluate: Evaluate = rasa_accuracy, heldout: Path | tuple = HELDOUT_FILES,
-            data_dir: Path = DATA_DIR, echo: Callable[[str], object] | None = None) -> TrainingRun:
-    """Run the claimed run `run_id` to its end and store what happened; return it."""
+            data_dir: Path = DATA_DIR, echo: Callable[[str], object] | None = None,
+            load: Callable[[Path], str] = load_into_server) -> TrainingRun:
+    """Run the claimed run `run_id` to its end and store what happened; return it.
+
+    A kept new model is loaded into the running NLU server (`load`), without a restart.
+    """
     target = Path(data_dir) / EXPORT_NAME
     with Session(bind=session.get_bind()) as own, own.begin():  # committed before any change
         own.get(TrainingRun, run_id).data_before = {
@@ -204,6 +224,8 @@ def execute(session: Session, run_id: int, *, train: Train | None = None,
         run.new_model = result.new_model.name if result.new_model else None
         run.new_accuracy = result.new_accuracy
         run.examples, run.by_intent = result.export.examples, dict(result.export.by_intent)
+        if result.kept == "new":
+            run_log(load(result.new_model))
     run.finished_at = run.heartbeat_at = utcnow()
     run.active_slot, run.log_tail = None, run_log.tail
     session.commit()  # with the reviews marked exported when the new model is kept

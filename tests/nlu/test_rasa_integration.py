@@ -60,3 +60,24 @@ def test_free_text_through_the_webhook_and_the_model(nlu_app, clock):
     assert "<Message>Quinua - Mercado Túpac Amaru - Juliaca" not in text  # GSM-7 on SMS
     assert "<Message>Quinua - Mercado Tupac Amaru - Juliaca, 20/11/2026" in text
     assert "Fuente: MUESTRA / sample data." in text  # sample prices never pass as real ones
+
+
+def test_a_new_model_is_loaded_into_the_running_server_and_answers(rasa_url, tmp_path):
+    """What a retraining that keeps its model does: PUT /model, no restart (issue 11)."""
+    import shutil
+
+    from nlu.client import RasaClient
+    from nlu.runtime import model_path
+
+    new = tmp_path / "nlu-retrained-copy.tar.gz"
+    shutil.copy(model_path(), new)
+    client = RasaClient(rasa_url, timeout=30)
+    try:
+        before = client.served_model()
+        client.load_model(new)
+        assert client.served_model() == new.name != before
+        assert client.parse("cuanto sta la papa en huancayo")["intent"]["name"] == "ask_price"
+        client.load_model(model_path())  # put the suite's model back for the tests after this
+        assert client.served_model() == before
+    finally:
+        client.close()

@@ -72,6 +72,34 @@ def test_the_job_keeps_a_better_model_and_records_both_accuracies(db, reviewed, 
     assert job(db, fake, data_dir)["ran"] == 0  # nothing queued any more
 
 
+def test_a_kept_model_is_loaded_into_the_running_server_and_an_old_one_is_not(db, reviewed,
+                                                                             data_dir):
+    loaded = []
+
+    def load(model):
+        loaded.append(model.name)
+        return f"the running NLU server now serves {model.name}"
+
+    run_id = queue(db)
+    fake = FakeRasa(data_dir, old=0.80, new=0.85)
+    with db.session() as s:
+        run_queued(s, utcnow(), train=fake.train, evaluate=fake.evaluate, data_dir=data_dir,
+                   heldout=HELDOUT_FILE, load=load)
+    assert loaded == ["nlu-new.tar.gz"]
+    assert "now serves nlu-new.tar.gz" in get(db, run_id).log_tail
+    queue(db)
+    with db.session() as s:  # nothing new to train on: nothing to load
+        run_queued(s, utcnow(), train=fake.train, evaluate=fake.evaluate, data_dir=data_dir,
+                   heldout=HELDOUT_FILE, load=load)
+    assert loaded == ["nlu-new.tar.gz"]
+
+
+def test_a_model_file_that_is_not_here_is_never_sent_to_the_server(tmp_path):
+    from bot.training.runs import load_into_server
+
+    assert "was not asked" in load_into_server(tmp_path / "nlu-new.tar.gz")
+
+
 def test_the_job_keeps_the_old_model_when_the_new_one_is_worse(db, reviewed, data_dir):
     run_id = queue(db)
     job(db, FakeRasa(data_dir, old=0.80, new=0.75), data_dir)
