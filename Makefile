@@ -47,7 +47,8 @@ help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 run: setup ## Set up what is missing, then start the web app, Rasa NLU server, scheduler and sender (Ctrl-C stops all)
-	PORT=$(PORT) NLU_PORT=$(NLU_PORT) $(VENV)/bin/honcho start -f Procfile $(PROCESSES)
+	PORT=$(PORT) NLU_PORT=$(NLU_PORT) NLU_URL=$${NLU_URL:-http://127.0.0.1:$(NLU_PORT)} \
+		$(VENV)/bin/honcho start -f Procfile $(PROCESSES)
 
 test: venv venv-nlu model chromium deploy-tools ## Set up what is missing, then run the whole test suite
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
