@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -87,8 +88,13 @@ def page(browser):
 def wait_styled_by_the_css(page) -> None:
     """Wait until console.css applies (the header's colour comes only from it; it may still be
     loading when the page's text is there); time out if the policy or anything refused it."""
-    page.wait_for_function("getComputedStyle(document.querySelector('header'))"
-                           ".backgroundColor === 'rgb(122, 46, 29)'", timeout=5_000)
+    # Polled from here: wait_for_function with a string predicate re-evaluates it with eval()
+    # inside the page once it has to wait, which the console's CSP (no 'unsafe-eval') forbids.
+    deadline = time.monotonic() + 5.0
+    while page.evaluate("() => getComputedStyle(document.querySelector('header')).backgroundColor")\
+            != "rgb(122, 46, 29)":
+        assert time.monotonic() < deadline, "console.css was not applied within 5 s"
+        time.sleep(0.05)
 
 
 def shot(page, name: str) -> None:
