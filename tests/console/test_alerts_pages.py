@@ -30,7 +30,8 @@ def test_reviewers_cannot_act_and_every_action_needs_csrf_and_is_audited(as_role
     alert_id = pending_alert(db)
     reviewer = as_role("reviewer")
     token = csrf_token(reviewer, "/console/")
-    assert reviewer.post(f"/console/alertas/{alert_id}/aprobar", data={"csrf_token": token}).status_code == 403
+    refused = reviewer.post(f"/console/alertas/{alert_id}/aprobar", data={"csrf_token": token})
+    assert refused.status_code == 403
     coordinator = as_role("coordinator")
     page = coordinator.get("/console/alertas").get_data(as_text=True)
     assert "KSTO1055887203" in page and "ninguna de nuestras regiones" in page
