@@ -15,7 +15,7 @@ from models import Alert, AlertFeed, FeedPoll, OutboxMessage
 from tests.fakes.feed_server import FeedServer, atom, rss
 from tests.fakes.outbox import add_contacts
 from tests.fakes.outbox import app, db  # noqa: F401 - fixtures
-from tests.fakes.topics import DATA, NOW
+from tests.fakes.topics import DATA, NOW, ask  # noqa: F401 - fixture
 
 FAST = Fetcher(connect_timeout=1.0, read_timeout=0.5, total_seconds=2.0, max_bytes=200_000)
 T0 = "2026-11-22T14:00:00Z"
@@ -180,6 +180,18 @@ def test_manual_feed_queues_nothing_until_approved_and_the_bot_says_not_confirme
     assert len(queued(db)) == 4
     with db.session() as s:
         assert Facts(s, NOW).active_alerts("puno")[0].confirmed is True
+
+
+def test_the_bot_answers_a_pending_alert_marked_not_confirmed(app, db, feeds, ask):
+    new_feed(db, feeds.serve_file("/one.xml", "frost_red.xml"), mode="manual")
+    poll(db)
+    reply = ask("alerta en puno", "ask_climate", location="puno")[0]
+    assert reply.startswith("AVISO ROJO: Heladas en Puno.")
+    assert "AUN SIN CONFIRMAR: el equipo lo revisa." in reply and queued(db) == []
+    with db.session() as s:
+        review.approve(s, review.find(s, "TEST-FEED-HELADA-1"), NOW)
+    confirmed = ask("y en puno?", "ask_climate", location="puno")[0]
+    assert confirmed.startswith("AVISO ROJO") and "SIN CONFIRMAR" not in confirmed
 
 
 def test_a_held_alert_is_neither_answered_nor_pushed(app, db, feeds):
