@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clock import LIMA
 from bot.jobs import run_job
+from bot.settings import from_env
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ TIMETABLE = {
     "daily-reminders": ("send_due_reminders", "cron", {"hour": 8, "minute": 15}),
     # Survey reminders go through the outbox too (quiet hours, opt-out at send time).
     "send-survey-reminders": ("send_survey_reminders", "interval", {"minutes": 15}),
+    # CAP feeds (bot/knowledge/feeds.py): each feed in its own transactions, failing ones back off.
+    "poll-alert-feeds": ("poll_alert_feeds", "interval", {"minutes": from_env().alert_poll_minutes}),
 }
 
 

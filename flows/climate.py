@@ -80,7 +80,8 @@ def validity_text(ctx: Ctx, alert: AlertView) -> str:
 
 
 def source_text(ctx: Ctx, alert: AlertView) -> str:
-    return t("climate_source", ctx.lang, source=alert.source, sent=lima_time(alert.sent))
+    text = t("climate_source", ctx.lang, source=alert.source, sent=lima_time(alert.sent))
+    return text if alert.confirmed else f"{text} {t('climate_unconfirmed', ctx.lang)}"
 
 
 def title_text(ctx: Ctx, alert: AlertView, region_name: str) -> str:

@@ -62,6 +62,7 @@ class AlertView:
     source: str
     areas: tuple[str, ...] = field(default_factory=tuple)
     regions: tuple[str, ...] = field(default_factory=tuple)
+    confirmed: bool = True  # False: from a feed a coordinator has not approved yet
 
 
 def lima_date(moment: datetime) -> date:

@@ -4,6 +4,7 @@ from models.base import Base, utcnow
 from models.broadcasts import Broadcast
 from models.contacts import Contact
 from models.conversations import ConversationState
+from models.feeds import AlertFeed, FeedPoll
 from models.handoffs import HandoffRequest
 from models.heartbeats import Heartbeat
 from models.marks import DatabaseMark
@@ -22,5 +23,5 @@ __all__ = [
     "Market", "Product", "PriceReport", "Alert", "AlertInfo", "AlertArea", "Subscription",
     "Review", "ROLES", "AuditLog", "User", "Broadcast", "OutboxMessage",
     "TrainingRun", "Reminder", "Survey", "SurveyParticipant", "SurveyAnswer", "DatabaseMark",
-    "Heartbeat",
+    "Heartbeat", "AlertFeed", "FeedPoll",
 ]

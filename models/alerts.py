@@ -9,6 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from models.base import Base, utcnow
 
 CURRENT, SUPERSEDED, CANCELLED = "current", "superseded", "cancelled"
+# Review before push (`review`): NO_REVIEW alerts were pushed on import.
+NO_REVIEW, PENDING, APPROVED, HELD = "none", "pending", "approved", "held"
 
 
 class Alert(Base):
@@ -21,6 +23,16 @@ class Alert(Base):
 
     Only current, Actual alerts of msgType Alert or Update are ever shown, and
     only while `now` is before the info's `ends_at`.
+
+    Review (`review`, bot/knowledge/review.py): an alert from a manual feed, or an
+    Alert whose areas map to none of our regions, waits for a coordinator::
+
+        none  (pushed on import)
+        pending ──(approve: pushes queued now)──▶ approved
+           └──(hold)──▶ held ──(approve)──▶ approved
+
+    A pending alert is answered marked "not yet confirmed"; a held one is not
+    answered; neither is ever pushed.
     """
 
     __tablename__ = "alerts"
@@ -37,6 +49,8 @@ class Alert(Base):
     state: Mapped[str] = mapped_column(String(10), default=CURRENT, index=True)
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
     source_file: Mapped[str] = mapped_column(String(200))
+    review: Mapped[str] = mapped_column(String(10), default=NO_REVIEW, index=True)
+    feed_id: Mapped[int | None] = mapped_column(ForeignKey("alert_feeds.id", ondelete="SET NULL"))
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     infos: Mapped[list["AlertInfo"]] = relationship(

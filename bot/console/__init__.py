@@ -77,6 +77,7 @@ def init_app(app: Flask) -> None:
     # Imported here, not at the top: the page modules import `bp` and `page` from this module.
     from bot.console import (admin, auth, campaigns, conversations, dashboard,  # noqa: F401
                              handoffs, reminders, retraining, review, surveys)
+    from bot.console import alerts, prices  # noqa: F401
     from bot.console.cli import cli
     from bot.cli import add_commands
 

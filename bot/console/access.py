@@ -27,6 +27,8 @@ ACCESS = {
     "campaigns": {"admin", "coordinator"},
     "surveys": {"admin", "coordinator"},
     "reminders": {"admin", "coordinator"},
+    "alerts": {"admin", "coordinator"},
+    "prices": {"admin", "coordinator"},
     "users": {"admin"},
     "audit": {"admin"},
 }

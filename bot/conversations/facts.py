@@ -16,7 +16,7 @@ from flows.places import key, place
 from flows.products import canonical, split_variety
 from flows.records import AlertView, MarketView, PriceView
 from models import Alert, AlertInfo, Market, PriceReport, Product
-from models.alerts import CURRENT
+from models.alerts import CURRENT, HELD, PENDING
 
 LEVEL_RANK = {"rojo": 3, "naranja": 2, "amarillo": 1}
 
@@ -123,7 +123,8 @@ class Facts:
         infos = self.session.scalars(
             select(AlertInfo).join(Alert, Alert.id == AlertInfo.alert_id)
             .where(Alert.state == CURRENT, Alert.status.in_(self.statuses), Alert.scope == "Public",
-                   Alert.msg_type.in_(["Alert", "Update"]), AlertInfo.ends_at > self.now)
+                   Alert.msg_type.in_(["Alert", "Update"]), AlertInfo.ends_at > self.now,
+                   Alert.review != HELD)
             .options(selectinload(AlertInfo.areas), selectinload(AlertInfo.alert))).all()
         views = []
         for info in infos:
@@ -143,4 +144,5 @@ class Facts:
             hazards=tuple(info.hazards or ()), starts_at=info.onset or info.effective or alert.sent,
             ends_at=info.ends_at, sent=alert.sent, instruction=info.instruction,
             description=info.description, source=info.sender_name or alert.sender,
-            areas=tuple(a.area_desc for a in info.areas), regions=regions)
+            areas=tuple(a.area_desc for a in info.areas), regions=regions,
+            confirmed=alert.review != PENDING)

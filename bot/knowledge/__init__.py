@@ -6,10 +6,12 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register `import-prices` and `import-alerts`."""
+    """Register `import-prices`, `import-alerts` and `alerts ...`."""
     # Imported here, not at the top: the commands need bot.cli, which imports bot.knowledge.demo,
     # which imports this package's importers (a real import cycle otherwise).
     from bot.cli import add_commands
+    from bot.knowledge import alerts_cli
     from bot.knowledge.cli import cli
 
     add_commands(app, cli)
+    add_commands(app, alerts_cli.cli)

@@ -1,9 +1,12 @@
 """Import CAP 1.2 alerts (one <alert>, or a feed of them) into alerts, infos and areas.
 
-The whole file is parsed and checked before anything is written: a malformed
-file writes nothing. DTDs and entities are refused (defusedxml), so no external
-entity is ever resolved. Update and Cancel messages supersede the alerts they
-reference; re-importing an alert already stored changes nothing.
+A file is parsed and checked before anything is written: a malformed file
+writes nothing. A polled feed (bot/knowledge/feeds.py) is all-or-nothing per
+alert instead: a malformed <alert> is reported and the others import. DTDs and
+entities are refused (defusedxml), so no external entity is ever resolved.
+Update and Cancel messages supersede the alerts they reference; re-importing
+an alert already stored changes nothing. An alert that needs a coordinator's
+review (bot/knowledge/review.py) is stored pending and not pushed.
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from bot.knowledge.files import read_bytes
 from bot.proactive.alert_pushes import queue_alert_pushes
 from flows.places import key, regions_of_area
 from models import Alert, AlertArea, AlertInfo, utcnow
-from models.alerts import CANCELLED, CURRENT, SUPERSEDED
+from models.alerts import CANCELLED, CURRENT, NO_REVIEW, PENDING, SUPERSEDED
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 STATUSES = {"Actual", "Exercise", "System", "Test", "Draft"}
@@ -59,10 +62,17 @@ class AlertImport:
     superseded: int = 0
     cancelled: int = 0
     pushes: int = 0  # outbox rows queued for subscribers (bot/proactive/alert_pushes.py)
+    pending: int = 0  # stored for review, not pushed (bot/knowledge/review.py)
 
     def summary(self) -> str:
         return (f"imported {self.imported}, unchanged {self.unchanged}, superseded "
-                f"{self.superseded}, cancelled {self.cancelled}, pushes queued {self.pushes}")
+                f"{self.superseded}, cancelled {self.cancelled}, pushes queued {self.pushes}, "
+                f"pending review {self.pending}")
+
+    def add(self, other: "AlertImport") -> None:
+        """Add the counts of `other` to these."""
+        for name in ("imported", "unchanged", "superseded", "cancelled", "pushes", "pending"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 def _q(name: str) -> str:
@@ -98,20 +108,45 @@ def _choice(value: str | None, allowed: set[str], name: str, where: str) -> str:
 
 def read_alerts(path: Path) -> list[dict]:
     """Parse and check every alert in the file; raise AlertFileError on the first problem."""
-    raw = read_bytes(path, AlertFileError)
+    return parse_alerts(read_bytes(path, AlertFileError), str(path))
+
+
+def parse_xml(raw: bytes, name: str) -> Element:
+    """Return the root of `raw`, refusing DTDs and entities; raise AlertFileError if malformed."""
     try:
-        root = SafeET.fromstring(raw, forbid_dtd=True)
+        return SafeET.fromstring(raw, forbid_dtd=True)
     except ParseError as exc:
-        raise AlertFileError(f"{path}: malformed XML ({exc}); nothing imported") from None
+        raise AlertFileError(f"{name}: malformed XML ({exc}); nothing imported") from None
     except DefusedXmlException as exc:
-        raise AlertFileError(f"{path}: DTDs and entities are not allowed ({exc!r}); "
+        raise AlertFileError(f"{name}: DTDs and entities are not allowed ({exc!r}); "
                              "nothing imported") from None
+
+
+def alert_elements(root: Element, name: str) -> list[Element]:
+    """Return every CAP 1.2 <alert> in `root`; raise AlertFileError when there is none."""
     elements = [root] if root.tag == _q("alert") else list(root.iter(_q("alert")))
     if not elements:
         other = [el.tag for el in root.iter() if el.tag.endswith("}alert") or el.tag == "alert"]
         hint = f" (found {other[0]!r}: only CAP 1.2 is read)" if other else ""
-        raise AlertFileError(f"{path}: no <alert> in namespace {CAP_NS}{hint}; nothing imported")
+        raise AlertFileError(f"{name}: no <alert> in namespace {CAP_NS}{hint}; nothing imported")
+    return elements
+
+
+def parse_alerts(raw: bytes, name: str) -> list[dict]:
+    """Parse and check every alert in `raw`; raise AlertFileError on the first problem."""
+    elements = alert_elements(parse_xml(raw, name), name)
     return [_alert(el, n) for n, el in enumerate(elements, 1)]
+
+
+def parse_each(elements: list[Element], name: str) -> tuple[list[dict], list[str]]:
+    """Parse each <alert> on its own: return the good ones and one error line per bad one."""
+    good, errors = [], []
+    for n, el in enumerate(elements, 1):
+        try:
+            good.append(_alert(el, n))
+        except AlertFileError as exc:
+            errors.append(f"{name}: {exc}; that alert skipped")
+    return good, errors
 
 
 def _alert(el: Element, number: int) -> dict:
@@ -192,22 +227,40 @@ def hazards_of(text: str) -> list[str]:
 
 def import_alerts(session: Session, path: Path, now: datetime | None = None) -> AlertImport:
     """Import the alerts in `path` and queue their pushes in `session` (the caller commits)."""
+    return import_parsed(session, read_alerts(path), path.name, now)
+
+
+def needs_review(data: dict, manual: bool) -> bool:
+    """Return whether an alert waits for a coordinator: a manual feed's, or an Alert for no region."""
+    if manual:
+        return True
+    regions = {r for info in data["infos"] for area in info["areas"] for r in area["regions"]}
+    return data["msg_type"] == "Alert" and not regions
+
+
+def import_parsed(session: Session, parsed: list[dict], source: str, now: datetime | None = None,
+                  manual: bool = False, feed_id: int | None = None) -> AlertImport:
+    """Store parsed alerts (oldest first), supersede what they name, queue or hold their pushes."""
     now = now or utcnow()
-    parsed = sorted(read_alerts(path), key=lambda a: a["sent"])
     result = AlertImport()
-    for data in parsed:
+    for data in sorted(parsed, key=lambda a: a["sent"]):
         stored = session.scalar(select(Alert).where(Alert.sender == data["sender"],
                                                     Alert.identifier == data["identifier"]))
         if stored is not None:
             result.unchanged += 1
             continue
-        alert = _build(data, path.name)
+        alert = _build(data, source)
+        alert.feed_id = feed_id
+        alert.review = PENDING if needs_review(data, manual) else NO_REVIEW
         session.add(alert)
         session.flush()
         _supersede(session, alert, result)
         _superseded_already(session, alert)
         result.imported += 1
-        result.pushes += queue_alert_pushes(session, alert, now)
+        if alert.review == PENDING:
+            result.pending += 1
+        else:
+            result.pushes += queue_alert_pushes(session, alert, now)
     return result
 
 

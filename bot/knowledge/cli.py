@@ -1,4 +1,4 @@
-"""Import commands for topic data: `import-prices FILE.csv` and `import-alerts FILE.xml`."""
+"""Import commands for topic data: `import-prices FILE.csv` and `import-alerts FILE.xml|URL`."""
 from __future__ import annotations
 
 import sys
@@ -8,7 +8,9 @@ import click
 from flask.cli import AppGroup
 
 from bot.cli import needs_schema
-from bot.knowledge.alerts import AlertFileError, import_alerts
+from bot.knowledge.alerts import AlertFileError, import_alerts, import_parsed
+from bot.knowledge.feeds import read_url
+from bot.knowledge.fetch import FetchError
 from bot.knowledge.prices import BulletinError, import_prices
 from bot.services import services
 
@@ -45,13 +47,19 @@ def _bar(rows):
 
 
 @cli.command("import-alerts")
-@click.argument("xml_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("source", metavar="FILE.xml|URL")
 @needs_schema
-def import_alerts_command(xml_file: Path) -> None:
-    """Import CAP 1.2 alerts (one <alert> or a feed); Update/Cancel supersede what they name."""
+def import_alerts_command(source: str) -> None:
+    """Import CAP 1.2 alerts from a file or an http(s) URL (one <alert>, a feed, or an index
+    linking to CAP files); Update/Cancel supersede what they name; nothing written on any error."""
     try:
         with services().db.session() as session:
-            result = import_alerts(session, xml_file)
-    except AlertFileError as exc:
+            if source.startswith(("http://", "https://")):
+                name = source.rstrip("/").rsplit("/", 1)[-1] or source
+                result = import_parsed(session, read_url(source), name)
+            else:
+                name = Path(source).name
+                result = import_alerts(session, Path(source))
+    except (AlertFileError, FetchError) as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"{xml_file.name}: {result.summary()}")
+    click.echo(f"{name}: {result.summary()}")
