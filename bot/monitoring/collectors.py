@@ -87,8 +87,8 @@ class DatabaseCollector(Collector):
                 now = self.now()
                 for name, source in self.sources.items():
                     families.extend(self._one(session, name, source, now))
-        except Exception:  # noqa: BLE001 - a scrape reports the outage, it does not fail
-            log.warning("metrics: the database did not answer", exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - a scrape reports the outage, it does not fail
+            log.warning("metrics: the database did not answer: %s", str(exc).splitlines()[0])
             families, up = [], 0
         yield from families
         yield GaugeMetricFamily("chaski_database_up", "1 when the database answered this scrape",

@@ -22,7 +22,12 @@ WEBHOOK = "/webhooks/twilio"
 
 @dataclass
 class Service:
-    """One long-running process, started and restarted the way systemd does it."""
+    """One long-running process, started, stopped and restarted the way systemd does it.
+
+    `restart()` is `systemctl restart` (SIGTERM, wait, start). Like `Restart=on-failure`, a
+    process that exits on its own with an error is started again a second later; those exits
+    are kept in `failures`.
+    """
 
     name: str
     argv: list[str]
@@ -30,26 +35,36 @@ class Service:
     log_dir: Path
     proc: subprocess.Popen | None = None
     stops: list = field(default_factory=list)  # (exit code, seconds SIGTERM took)
-    _log = None
+    failures: list = field(default_factory=list)  # exit codes of unplanned exits
+    restart_delay: float = 1.0
+
+    def __post_init__(self):
+        self._log = None
+        self._lock = threading.RLock()
+        self._done = threading.Event()
 
     def start(self) -> None:
-        self._log = open(self.log_dir / f"{self.name}.log", "ab")
-        self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL,
-                                     stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        with self._lock:
+            self._log = open(self.log_dir / f"{self.name}.log", "ab")
+            self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL,
+                                         stdout=self._log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
 
-    def terminate(self, timeout: float = 60.0) -> int:
-        """SIGTERM it and wait for it to end (systemctl stop); return its exit code."""
-        started = time.monotonic()
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            code = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            code = self.proc.wait()
-        self.stops.append((code, round(time.monotonic() - started, 2)))
-        self._log.close()
-        return code
+    def supervise(self) -> None:
+        """Start it and keep it running (Restart=on-failure) until `kill()`."""
+        self.start()
+        threading.Thread(target=self._watch, name=f"watch-{self.name}", daemon=True).start()
+
+    def _watch(self) -> None:
+        while not self._done.wait(0.2):
+            with self._lock:
+                code = self.proc.poll()
+                if code is None or code == 0 or self._done.is_set():
+                    continue
+                self.failures.append(code)
+                self._log.close()
+                time.sleep(self.restart_delay)
+                self.start()
 
     def wait(self, timeout: float) -> int:
         """Wait for a one-off command to end; return its exit code."""
@@ -58,25 +73,41 @@ class Service:
         finally:
             self._log.close()
 
+    def terminate(self, timeout: float = 60.0) -> int:
+        """SIGTERM it and wait for it to end (systemctl stop); return its exit code."""
+        with self._lock:
+            started = time.monotonic()
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                code = self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                code = self.proc.wait()
+            self.stops.append((code, round(time.monotonic() - started, 2)))
+            self._log.close()
+            return code
+
     def restart(self) -> None:
         """Stop it with SIGTERM, then start it again (systemctl restart)."""
-        self.terminate()
-        self.start()
-
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        with self._lock:
+            self.terminate()
+            self.start()
 
     def kill(self) -> None:
-        if self.running():
-            with_group = self.proc.pid
-            try:
-                os.killpg(with_group, signal.SIGTERM)
-                self.proc.wait(20)
-            except (subprocess.TimeoutExpired, ProcessLookupError):
-                os.killpg(with_group, signal.SIGKILL)
-                self.proc.wait()
-        if self._log and not self._log.closed:
-            self._log.close()
+        """Stop supervising and end it (and anything it started)."""
+        self._done.set()
+        with self._lock:
+            if self.proc is not None and self.proc.poll() is None:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGTERM)
+                    self.proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                    self.proc.wait()
+                except ProcessLookupError:
+                    pass
+            if self._log and not self._log.closed:
+                self._log.close()
 
 
 def session() -> requests.Session:
@@ -99,6 +130,7 @@ class InboundTraffic:
         self.failures: list[str] = []
         self.flowing = threading.Event()
         self.flowing.set()
+        self.in_flight = 0
         self._lock = threading.Lock()
         self._next = iter(range(len(phones)))
         self._workers: list[threading.Thread] = []
@@ -106,6 +138,14 @@ class InboundTraffic:
     @property
     def answered(self) -> int:
         return len(self.replies)
+
+    def pause(self, timeout: float = 30.0) -> None:
+        """Stop posting, and wait until no request is on its way."""
+        with self._lock:
+            self.flowing.clear()
+        deadline = time.monotonic() + timeout
+        while self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def start(self) -> None:
         for i in range(self.threads):
@@ -139,10 +179,14 @@ class InboundTraffic:
         deadline = time.monotonic() + self.give_up_after
         first = True
         while time.monotonic() < deadline:
-            self.flowing.wait()
-            if not first:
-                with self._lock:
-                    self.retries += 1
+            with self._lock:  # checked and counted together: pause() then sees every request
+                flowing = self.flowing.is_set()
+                self.in_flight += flowing
+            if not flowing:
+                self.flowing.wait()
+                continue
+            with self._lock:
+                self.retries += 0 if first else 1
             first = False
             started = time.monotonic()
             try:
@@ -150,6 +194,9 @@ class InboundTraffic:
             except requests.RequestException:
                 time.sleep(0.3)
                 continue
+            finally:
+                with self._lock:
+                    self.in_flight -= 1
             if 400 <= r.status_code < 500:  # refused (a bad signature): retrying cannot help
                 break
             if r.status_code != 200:
