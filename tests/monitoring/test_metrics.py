@@ -105,7 +105,8 @@ def test_a_webhook_is_timed_by_path_and_channel_and_its_reply_counted_by_flow(cl
                    for name, labels in after)
 
 
-def test_outbox_and_heartbeat_gauges_come_from_the_database(app, client, db):
+def test_outbox_and_heartbeat_gauges_come_from_the_database(app, client, db, monkeypatch):
+    monkeypatch.setattr(collectors, "FINISHED_COUNT_SECONDS", 0.0)  # no count kept from before
     now = clock_now()
     with db.session() as s:
         contact = Contact(phone="+51900000020", channels=["sms"], language="es", consent_at=now,
@@ -218,3 +219,30 @@ def test_nlu_calls_are_timed_and_errors_counted_by_kind(database_url):
     assert after[key] - before.get(key, 0) == 1
     count = ("chaski_nlu_request_seconds_count", ())
     assert after[count] - before.get(count, 0) == 1
+
+
+def test_finished_rows_are_counted_at_most_once_a_minute_and_the_backlog_every_time(client, db):
+    def add(status: str, n: int) -> None:
+        now = clock_now()
+        with db.session() as s:
+            contact = s.query(Contact).first() or Contact(phone="+51900000023", channels=["sms"],
+                                                           language="es", consent_at=now, profile={},
+                                                           created_at=now)
+            s.add(contact)
+            s.flush()
+            for _ in range(n):
+                s.add(OutboxMessage(key=f"m:{new_sid()}", source="test", contact_id=contact.id,
+                                    channel="sms", body="x", status=status, attempts=0, urgent=False,
+                                    next_attempt_at=now, created_at=now, updated_at=now))
+
+    collectors._finished.clear()
+    add("sent", 2)
+    first = scrape(client)
+    add("sent", 3)
+    add("queued", 4)
+    again = scrape(client)
+    assert value(first, "chaski_outbox_messages", status="sent") == 2
+    assert value(again, "chaski_outbox_messages", status="sent") == 2  # the minute is not over
+    assert value(again, "chaski_outbox_messages", status="queued") == 4  # always fresh
+    collectors._finished.clear()
+    assert value(scrape(client), "chaski_outbox_messages", status="sent") == 5
