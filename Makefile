@@ -46,8 +46,11 @@ export RASA_TELEMETRY_ENABLED := false
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
+# The processes add up their metrics (/metrics) in instance/metrics, emptied at each start.
 run: setup ## Set up what is missing, then start the web app, Rasa NLU server, scheduler and sender (Ctrl-C stops all)
+	@rm -rf instance/metrics
 	PORT=$(PORT) NLU_PORT=$(NLU_PORT) NLU_URL=$${NLU_URL:-http://127.0.0.1:$(NLU_PORT)} \
+		PROMETHEUS_MULTIPROC_DIR=$${PROMETHEUS_MULTIPROC_DIR:-$(CURDIR)/instance/metrics} \
 		$(VENV)/bin/honcho start -f Procfile $(PROCESSES)
 
 test: venv venv-nlu model chromium deploy-tools ## Set up what is missing, then run the whole test suite

@@ -40,8 +40,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     """Build the app from the environment, with `overrides` (tests) on top."""
     # Imported here, not at the top: models import bot.clock, so importing any bot module
     # (which runs this file first) must not import the packages that import models.
-    from bot import (channels, cli, console, conversations, health, knowledge, outbound,
-                     proactive, services, surveys, training)
+    from bot import (channels, cli, console, conversations, health, knowledge, monitoring,
+                     outbound, proactive, services, surveys, training)
     from bot.channels import webhooks
 
     settings = settings_mod.from_env().with_overrides(overrides)
@@ -67,7 +67,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     services.init_app(app)
     csrf.init_app(app)
     csrf.exempt(webhooks.bp)  # Twilio cannot send a CSRF token: its webhooks check a signature
-    for package in (channels, health, conversations, outbound, proactive, surveys, knowledge,
+    for package in (channels, health, monitoring, conversations, outbound, proactive, surveys, knowledge,
                     training, console, cli):
         package.init_app(app)
     return app

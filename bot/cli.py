@@ -37,6 +37,8 @@ def needs_schema(command):
     @wraps(command)
     def checked(*args, **kwargs):
         if not is_migrated(services().db):
+            if not services().db.ping():  # not "not migrated": systemd retries, the admin checks it
+                raise click.ClickException("the database does not answer: is it up, and DATABASE_URL right?")
             raise click.ClickException(
                 "the database is not migrated: run `flask --app server migrate` (or `make run`)")
         return command(*args, **kwargs)

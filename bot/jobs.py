@@ -11,6 +11,7 @@ import logging
 from bot.conversations import jobs as conversation_jobs
 from bot.db import Database
 from bot.knowledge import jobs as knowledge_jobs
+from bot.monitoring import metrics
 from bot.proactive import jobs as proactive_jobs
 from bot.surveys import jobs as survey_jobs
 from bot.training import jobs as training_jobs
@@ -35,7 +36,7 @@ def run_job(name: str, database_url: str) -> dict:
     """Run job `name` in its own transaction and log its counts (APScheduler calls this)."""
     db = Database(database_url)
     try:
-        with db.session() as session:
+        with metrics.timed_job(name), db.session() as session:
             counts = JOBS[name](session, utcnow())
         log.info("job %s: %s", name, counts)
         return counts

@@ -10,9 +10,10 @@ from bot import channels
 from bot.channels.twilio import build_client
 from bot.conversations.engine import Engine
 from bot.db import Database
+from bot.monitoring import metrics
+from bot.monitoring.nlu import MeasuredRasaClient
 from bot.settings import Settings
 from nlu.classifier import Classifier
-from nlu.client import RasaClient
 
 
 class Services:
@@ -21,8 +22,8 @@ class Services:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.db = Database(settings.database_url)
-        self.nlu = RasaClient(settings.nlu_url, timeout=settings.nlu_timeout,
-                              token=settings.nlu_token)
+        self.nlu = MeasuredRasaClient(settings.nlu_url, timeout=settings.nlu_timeout,
+                                      token=settings.nlu_token)
         self.classifier = Classifier(self.nlu, min_confidence=settings.nlu_min_confidence)
         self.engine = Engine(self.db, self.classifier, max_chars=settings.max_inbound_chars,
                              conversation_ttl=timedelta(minutes=settings.conversation_ttl_minutes),
@@ -38,8 +39,9 @@ class Services:
     def send(self, channel: str, phone: str, body: str | None, status_callback: str | None = None,
              content_sid: str | None = None, content_variables: dict | None = None):
         """Send one message through Twilio on `channel` (the outbox's single way out)."""
-        return channels.send(self.twilio, self.settings, channel, phone, body, status_callback,
-                             content_sid=content_sid, content_variables=content_variables)
+        return metrics.observe_send(channel, channels.send(
+            self.twilio, self.settings, channel, phone, body, status_callback,
+            content_sid=content_sid, content_variables=content_variables))
 
 
 def init_app(app: Flask) -> None:

@@ -62,6 +62,9 @@ class Settings:
                                    "reverse proxies in front that set X-Forwarded-* (0: none, "
                                    "the headers are ignored)")
     secret_key: str = setting("", "SECRET_KEY", doc="Flask session key (generated if unset)")
+    metrics_token: str | None = setting(None, "METRICS_TOKEN", doc="Bearer token Prometheus sends "
+                                        "to GET /metrics (unset: 404 in production, loopback "
+                                        "only in development)")
     conversation_ttl_minutes: int = setting(60, doc="a conversation's state expires after this")
     max_inbound_chars: int = setting(1600, doc="longer inbound messages are cut")
     phone_countries: tuple = setting(("PE",), "PHONE_COUNTRIES",

@@ -56,3 +56,15 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "")
 control_socket_disable = True
 
 proc_name = "chaski-web"
+
+
+def child_exit(server, worker):
+    """Drop a dead worker's live gauges from the metrics directory (prometheus_client multiprocess).
+
+    With PROMETHEUS_MULTIPROC_DIR set every worker writes its metrics to files named after its
+    pid there; its counters stay (they are still true), its live gauges must go.
+    """
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

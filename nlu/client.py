@@ -116,9 +116,13 @@ class RasaClient:
         return text.replace(self.token, "***") if self.token else text
 
     def is_ready(self, timeout: Optional[float] = 1.0) -> bool:
-        """True when ``GET /`` answers 200 (Rasa answers it without the token). Never raises."""
+        """True when ``GET /status`` answers 200 with our token. Never raises.
+
+        That proves the server is up, has a model loaded (409 otherwise) and accepts
+        NLU_TOKEN (401 otherwise); ``GET /``, which Rasa answers without the token, would not.
+        """
         try:
-            resp = self.session.get(self.base_url + "/", timeout=timeout)
+            resp = self.session.get(self.base_url + "/status", params=self.params, timeout=timeout)
             return resp.status_code == 200
         except Exception:
             return False

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import Contact
+from tests.conftest import closed_port_url, make_app
 
 ROOT = Path(__file__).resolve().parent.parent
 FLASK = [sys.executable, "-m", "flask", "--app", "server"]
@@ -84,3 +85,10 @@ def test_real_flask_command_migrates_and_chats(tmp_path):
                           capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
     assert chat.returncode == 0, chat.stderr
     assert chat.stdout.count("1 Precios") == 2
+
+
+def test_a_database_that_does_not_answer_is_not_called_unmigrated():
+    down = closed_port_url().replace("http://", "postgresql://postgres@") + "/chaski"
+    result = make_app(down).test_cli_runner().invoke(args=["sender", "--once"])
+    assert result.exit_code == 1
+    assert "the database does not answer" in result.output and "not migrated" not in result.output

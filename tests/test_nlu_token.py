@@ -66,3 +66,13 @@ def test_the_real_server_refuses_a_client_without_the_token(rasa_url):
 def test_an_app_with_the_token_sees_the_nlu(database_url, rasa_url):
     app = make_app(database_url, NLU_URL=rasa_url)  # NLU_TOKEN from the environment
     assert app.test_client().get("/healthz").get_json()["nlu"] is True
+
+
+@pytest.mark.rasa
+def test_healthz_says_nlu_false_when_the_token_is_wrong(database_url, rasa_url):
+    """Rasa answers GET / without a token: /healthz must ask something that needs it."""
+    wrong = make_app(database_url, NLU_URL=rasa_url, NLU_TOKEN="not-the-token")
+    body = wrong.test_client().get("/healthz")
+    assert body.status_code == 200 and body.get_json()["nlu"] is False
+    right = make_app(database_url, NLU_URL=rasa_url, NLU_TOKEN=SUITE_NLU_TOKEN)
+    assert right.test_client().get("/healthz").get_json()["nlu"] is True

@@ -10,6 +10,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.conversations.engine import Inbound
+from bot.monitoring import metrics
 from bot.outbound.outbox import stop_after_carrier_opt_out
 from bot.services import services
 from models import Message, OutboxMessage, utcnow
@@ -72,6 +73,7 @@ def inbound():
     message = Inbound(address=form.get("From", ""), body=form.get("Body", ""),
                       sid=form.get("MessageSid") or form.get("SmsSid") or None, num_media=num_media)
     outcome = services().engine.handle(message)
+    metrics.observe_reply(outcome)
     return twiml(outcome.replies)
 
 

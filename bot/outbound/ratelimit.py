@@ -11,6 +11,7 @@ import threading
 import time
 
 from bot import channels
+from bot.monitoring import metrics
 from flows.gsm7 import segment_count
 
 UNITS = ("segments", "messages")
@@ -52,6 +53,7 @@ class RateLimiter:
             slot = max(self._next.get(channel, now), now)
             self._next[channel] = slot + cost / rate
         if slot > now:
+            metrics.observe_rate_wait(channel, slot - now)
             self.sleep(slot - now)
 
     def messages_per_second(self, channel: str) -> float:

@@ -26,6 +26,7 @@ class FakeRasa:
 
     def __init__(self) -> None:
         self.mode = "ok"
+        self.token: str | None = None  # like --auth-token: /status then needs ?token=
         self.requests: list[dict] = []
 
     def __call__(self, environ, start_response):
@@ -35,6 +36,7 @@ class FakeRasa:
             "path": request.path,
             "body": request.get_data(as_text=True),
             "content_type": request.content_type,
+            "args": dict(request.args),
         })
         if self.mode == "slow":
             time.sleep(1.0)
@@ -45,7 +47,14 @@ class FakeRasa:
         elif self.mode == "no_intent":
             response = Response(json.dumps({"hello": "world"}), content_type="application/json")
         elif request.method == "GET" and request.path == "/":
-            response = Response("Hello from Rasa: 3.6.21")
+            response = Response("Hello from Rasa: 3.6.21")  # answered without the token
+        elif request.method == "GET" and request.path == "/status":
+            if self.token and request.args.get("token") != self.token:
+                response = Response(json.dumps({"status": "failure", "code": 401}), status=401,
+                                    content_type="application/json")
+            else:
+                response = Response(json.dumps({"model_file": "nlu-abc.tar.gz"}),
+                                    content_type="application/json")
         elif request.method == "POST" and request.path == "/model/parse":
             text = json.loads(request.get_data(as_text=True))["text"]
             response = Response(json.dumps({**PARSE, "text": text}), content_type="application/json")
@@ -130,8 +139,17 @@ def test_connection_refused_raises_nlu_unavailable():
 
 
 def test_is_ready(fake_rasa):
-    assert RasaClient(fake_rasa.url).is_ready() is True
-    assert fake_rasa.requests[0]["path"] == "/"
+    assert RasaClient(fake_rasa.url, token=None).is_ready() is True
+    assert fake_rasa.requests[0]["path"] == "/status"
+
+
+def test_is_ready_proves_the_token_works(fake_rasa):
+    """GET / answers without the token; readiness asks /status, which needs it."""
+    fake_rasa.token = "right-token"
+    assert RasaClient(fake_rasa.url, token="right-token").is_ready() is True
+    assert fake_rasa.requests[-1]["args"] == {"token": "right-token"}
+    assert RasaClient(fake_rasa.url, token="wrong-token").is_ready() is False
+    assert RasaClient(fake_rasa.url, token=None).is_ready() is False
 
 
 def test_is_ready_false_when_down_or_failing(fake_rasa):
