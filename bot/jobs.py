@@ -21,7 +21,6 @@ from models.heartbeats import SCHEDULER, beat
 log = logging.getLogger(__name__)
 
 
-
 def scheduler_heartbeat(session, now) -> dict:
     """Record that the scheduler runs its jobs (/healthz's scheduler_seen)."""
     beat(session, SCHEDULER, now)
