@@ -10,6 +10,7 @@ import logging
 
 from bot.conversations import jobs as conversation_jobs
 from bot.db import Database
+from bot.privacy import retention
 from bot.proactive import jobs as proactive_jobs
 from bot.surveys import jobs as survey_jobs
 from bot.training import jobs as training_jobs
@@ -27,7 +28,7 @@ def scheduler_heartbeat(session, now) -> dict:
 
 
 JOBS = {**conversation_jobs.JOBS, **proactive_jobs.JOBS, **training_jobs.JOBS, **survey_jobs.JOBS,
-        "scheduler_heartbeat": scheduler_heartbeat}
+        **retention.JOBS, "scheduler_heartbeat": scheduler_heartbeat}
 
 
 def run_job(name: str, database_url: str) -> dict:

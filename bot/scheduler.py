@@ -36,6 +36,8 @@ TIMETABLE = {
     "daily-reminders": ("send_due_reminders", "cron", {"hour": 8, "minute": 15}),
     # Survey reminders go through the outbox too (quiet hours, opt-out at send time).
     "send-survey-reminders": ("send_survey_reminders", "interval", {"minutes": 15}),
+    # RETENTION_DAYS: old message bodies blanked, finished outbox bodies after 30 days.
+    "daily-retention": ("enforce_retention", "cron", {"hour": 3, "minute": 30}),
 }
 
 

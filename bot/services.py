@@ -13,6 +13,7 @@ from bot.db import Database
 from bot.settings import Settings
 from nlu.classifier import Classifier
 from nlu.client import RasaClient
+from bot.privacy.suppression import suppression_key
 
 
 class Services:
@@ -26,7 +27,8 @@ class Services:
         self.classifier = Classifier(self.nlu, min_confidence=settings.nlu_min_confidence)
         self.engine = Engine(self.db, self.classifier, max_chars=settings.max_inbound_chars,
                              conversation_ttl=timedelta(minutes=settings.conversation_ttl_minutes),
-                             countries=settings.phone_countries)
+                             countries=settings.phone_countries,
+                             suppression_key=suppression_key(settings))
 
     @cached_property
     def twilio(self):

@@ -88,6 +88,11 @@ class Settings:
     handoff_template_sid: str | None = setting(
         None, "HANDOFF_TEMPLATE_SID", doc="approved WhatsApp template (HX...) a staff reply to a "
         "hand-off uses outside the 24-hour window; none: such replies are refused")
+    retention_days: int = setting(365, "RETENTION_DAYS", int,
+                                  "message bodies older than this are blanked by a daily job")
+    suppression_key: str = setting("", "SUPPRESSION_KEY", doc="HMAC key of the suppression list of "
+                                   "erased numbers that said STOP (default: SECRET_KEY; keep it "
+                                   "stable, a new key forgets the list)")
     extra: dict = field(default_factory=dict)
 
     def with_overrides(self, overrides: dict | None) -> "Settings":

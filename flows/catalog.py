@@ -9,6 +9,12 @@ import yaml
 TEXTS_DIR = Path(__file__).resolve().parent / "texts"
 DEFAULT_LANGUAGE = "es"
 LANGUAGES = ("es", "qu", "ay")
+# Each version of the Spanish consent question (consent_ask) people answered, by id, with the
+# SHA-256 of its text. A new wording gets a new id (es.yml _meta consent_version); old ids stay,
+# since contacts keep the version they said yes to (tests/flows/test_consent_version.py).
+CONSENT_VERSIONS = {
+    "c1": "b4e3fd20b803822497647079bf0170d323037d7406cd2bb7fe7002872b105857",
+}
 
 
 @lru_cache(maxsize=None)
@@ -37,3 +43,8 @@ def language_name(language: str) -> str:
 def is_checked(language: str) -> bool:
     """Return whether a native speaker has checked the catalogue of `language`."""
     return bool(catalogue(language).get("_meta", {}).get("native_speaker_checked"))
+
+
+def consent_version() -> str:
+    """Return the id of the consent text in use (recorded on each consent)."""
+    return catalogue(DEFAULT_LANGUAGE)["_meta"]["consent_version"]

@@ -9,6 +9,7 @@ from models.heartbeats import Heartbeat
 from models.marks import DatabaseMark
 from models.msgs import REDACTED, Message
 from models.outbox import OutboxMessage
+from models.privacy import SuppressedNumber
 from models.prices import Market, PriceReport, Product
 from models.reminders import Reminder
 from models.reviews import Review
@@ -22,5 +23,5 @@ __all__ = [
     "Market", "Product", "PriceReport", "Alert", "AlertInfo", "AlertArea", "Subscription",
     "Review", "ROLES", "AuditLog", "User", "Broadcast", "OutboxMessage",
     "TrainingRun", "Reminder", "Survey", "SurveyParticipant", "SurveyAnswer", "DatabaseMark",
-    "Heartbeat",
+    "Heartbeat", "SuppressedNumber",
 ]

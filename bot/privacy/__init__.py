@@ -1,0 +1,14 @@
+"""Privacy (Peru's law 29733, ARCO rights): what is stored about a contact, her erasure,
+the suppression list that keeps STOP holding after it, and the retention job."""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register `contact`."""
+    # Imported here: the commands need bot.services, whose engine imports this package.
+    from bot.cli import add_commands
+    from bot.privacy.cli import cli
+
+    add_commands(app, cli)
