@@ -123,3 +123,12 @@ def test_borrar_works_inside_another_flow(client, db):
     say(client, "1")
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Contact)) == 0
+
+
+def test_consent_records_its_channel_and_text_version(client, db):
+    assert "Aceptas" in say(client, "6")
+    say(client, "1")
+    with db.session() as s:
+        contact = s.scalar(select(Contact))
+        assert (contact.consent_channel, contact.consent_version) == ("sms", "c1")
+        assert contact.consent_at is not None
