@@ -27,6 +27,7 @@ ACCESS = {
     "campaigns": {"admin", "coordinator"},
     "surveys": {"admin", "coordinator"},
     "reminders": {"admin", "coordinator"},
+    "contacts": {"admin", "coordinator", "counsellor"},  # counsellors: contacts with a hand-off
     "users": {"admin"},
     "audit": {"admin"},
 }

@@ -16,14 +16,15 @@ PAGES = {"dashboard": "/console/", "conversations": "/console/conversaciones",
          "review": "/console/revision", "retrain": "/console/reentrenar",
          "handoffs": "/console/derivaciones", "users": "/console/usuarios",
          "audit": "/console/auditoria", "campaigns": "/console/campanas",
-         "surveys": "/console/encuestas", "reminders": "/console/recordatorios"}
+         "surveys": "/console/encuestas", "reminders": "/console/recordatorios",
+         "contacts": "/console/contactos"}
 POSTS = ["/console/revision/exportar", "/console/reentrenar", "/console/revision/1",
          "/console/derivaciones/1/close", "/console/derivaciones/1/responder",
          "/console/campanas/nueva", "/console/campanas/1/programar",
          "/console/campanas/1/cancelar", "/console/usuarios", "/console/usuarios/1/desactivar",
          "/console/logout", "/console/encuestas/1/enviar", "/console/recordatorios/nuevo",
          "/console/recordatorios/1/pausar", "/console/recordatorios/1/reanudar",
-         "/console/recordatorios/1/cancelar"]
+         "/console/recordatorios/1/cancelar", "/console/contactos/1/borrar"]
 
 # A query SQLAlchemy warns about (e.g. an accidental cartesian product) fails the test.
 pytestmark = pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")
