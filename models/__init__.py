@@ -15,6 +15,7 @@ from models.reminders import Reminder
 from models.reviews import Review
 from models.subscriptions import Subscription
 from models.surveys import Survey, SurveyAnswer, SurveyParticipant
+from models.texts import TextOverride, TextsVersion
 from models.training import TrainingRun
 from models.users import ROLES, AuditLog, User
 
@@ -23,5 +24,5 @@ __all__ = [
     "Market", "Product", "PriceReport", "Alert", "AlertInfo", "AlertArea", "Subscription",
     "Review", "ROLES", "AuditLog", "User", "Broadcast", "OutboxMessage",
     "TrainingRun", "Reminder", "Survey", "SurveyParticipant", "SurveyAnswer", "DatabaseMark",
-    "Heartbeat", "SuppressedNumber",
+    "Heartbeat", "SuppressedNumber", "TextOverride", "TextsVersion",
 ]

@@ -19,7 +19,7 @@ from models import AuditLog, Message, User
 
 # Which roles open which page; tests walk this table for every role.
 ACCESS = {
-    "dashboard": {"admin", "coordinator", "reviewer", "counsellor"},
+    "dashboard": {"admin", "coordinator", "reviewer", "counsellor", "translator"},
     "conversations": {"admin", "coordinator", "reviewer", "counsellor"},
     "review": {"admin", "reviewer"},
     "retrain": {"admin", "reviewer"},
@@ -28,6 +28,7 @@ ACCESS = {
     "surveys": {"admin", "coordinator"},
     "reminders": {"admin", "coordinator"},
     "contacts": {"admin", "coordinator", "counsellor"},  # counsellors: contacts with a hand-off
+    "texts": {"admin", "translator"},
     "users": {"admin"},
     "audit": {"admin"},
 }

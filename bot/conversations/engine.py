@@ -17,6 +17,7 @@ import flows
 from bot.surveys import service as surveys
 from bot.outbound import policy
 from bot.privacy import contacts as stored, erasure, suppression
+from bot.translations import store as texts
 from bot.db import Database
 from bot.conversations.facts import Facts
 from bot import channels
@@ -75,6 +76,7 @@ class Engine:
     def handle(self, inbound: Inbound, now: datetime | None = None) -> Outcome:
         """Return the replies to `inbound`; never raises, always answers something."""
         now = now or utcnow()
+        self._refresh_texts()
         channel, number = split_address(inbound.address)
         channel = inbound.channel or channel
         try:
@@ -107,6 +109,13 @@ class Engine:
                 break
         fallback = support.emergency_text() if parse.intent == "gbv_support" else t("error")
         return self._outcome([fallback], channel)
+
+    def _refresh_texts(self) -> None:
+        """Use the texts saved in the console at once (one small query a message)."""
+        try:
+            texts.refresh(self.db)
+        except Exception:  # noqa: BLE001 - the shipped texts still answer
+            log.exception("could not reload the texts saved in the console")
 
     def _cut(self, body: str, sid: str | None) -> tuple[str, bool]:
         if len(body) <= self.max_chars:
