@@ -74,7 +74,8 @@ def _about_violence(m):
 def restricted_contacts():
     """Return a subquery of the contacts who had a conversation about violence."""
     m = aliased(Message)
-    return select(m.contact_id).where(_about_violence(m))
+    # Not the unlinked rows of erased contacts: a NULL in NOT IN (...) would hide everyone.
+    return select(m.contact_id).where(_about_violence(m), m.contact_id.is_not(None))
 
 
 def is_restricted(session, contact_id: int) -> bool:

@@ -46,7 +46,8 @@ def erase(session: Session, contact: Contact, now: datetime, key: str, *, by: st
     counts["outbox"] = session.execute(
         update(OutboxMessage).where(OutboxMessage.contact_id == cid)
         .values(contact_id=None, body="", content_variables=None, twilio_sid=None,
-                claimed_by=None, key=literal("erased:", String) + cast(OutboxMessage.id, String), updated_at=now)
+                claimed_by=None, key=literal("erased:", String) + cast(OutboxMessage.id, String),
+                updated_at=now)
         .execution_options(synchronize_session=False)).rowcount
     counts["survey_participations"] = _unlink_surveys(session, cid)
     for model in (Subscription, ConversationState, HandoffRequest):

@@ -99,3 +99,16 @@ def test_only_an_admin_erases_with_csrf_and_confirmation(as_role, people, db):
         audit = s.scalar(select(AuditLog).where(AuditLog.action == "contact_erased"))
         assert audit.email == "admin@chaski.test" and audit.detail["by"] == "console"
         assert FAKE_PHONE[1:] not in json.dumps(audit.detail) and audit.target is None
+
+
+def test_erasing_someone_with_a_violence_conversation_hides_no_one_else(as_role, people, db,
+                                                                         talk):
+    talk("q cancion suena en la radio ahorita", phone=FARMER_PHONE)
+    admin = as_role("admin")
+    path = f"/console/contactos/{people[VIOLENT_PHONE]}/borrar"
+    admin.post(path, data={"csrf_token": csrf_token(admin, "/console/contactos"),
+                           "confirmar": "BORRAR"})
+    with db.session() as s:
+        assert s.get(Contact, people[VIOLENT_PHONE]) is None
+    html = as_role("reviewer").get("/console/revision").get_data(as_text=True)
+    assert "q cancion suena en la radio ahorita" in html  # her unlinked rows hide no one

@@ -132,3 +132,13 @@ def test_consent_records_its_channel_and_text_version(client, db):
         contact = s.scalar(select(Contact))
         assert (contact.consent_channel, contact.consent_version) == ("sms", "c1")
         assert contact.consent_at is not None
+
+
+def test_borrar_works_with_the_nlu_server_stopped(client, db):
+    assert client.get("/healthz").get_json()["nlu"] is False  # nothing listens at NLU_URL
+    give_her_history(client, db)
+    assert "1 Si" in say(client, "Borrar mis datos")
+    say(client, "1")
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Contact)) == 0
+        assert s.scalar(select(Message.nlu_source).where(Message.intent == "data_erase")) == "rule"
