@@ -6,9 +6,6 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register `contact`."""
+    """Add `contact show|export|erase` to the `contact` group (bot/proactive/cli.py)."""
     # Imported here: the commands need bot.services, whose engine imports this package.
-    from bot.cli import add_commands
-    from bot.privacy.cli import cli
-
-    add_commands(app, cli)
+    from bot.privacy import cli  # noqa: F401 - registers the commands on contact_group

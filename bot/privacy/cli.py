@@ -4,15 +4,14 @@ from __future__ import annotations
 import json
 
 import click
-from flask.cli import AppGroup
 
 from bot.cli import needs_schema
 from bot.privacy import contacts, erasure
 from bot.privacy.suppression import suppression_key
+# `contact` is one group: staff's `contact set-date` lives in bot/proactive/cli.py.
+from bot.proactive.cli import contact_group
 from bot.services import services
 from models import utcnow
-
-cli = AppGroup("privacy", help="Privacy commands.")
 
 
 def _or_exit(phone: str, use):
@@ -24,11 +23,6 @@ def _or_exit(phone: str, use):
             click.echo(str(exc), err=True)
             raise SystemExit(1) from None
         return use(session, contact)
-
-
-@cli.group("contact")
-def contact_group() -> None:
-    """Show, export or erase what Chaski stores about one contact (law 29733)."""
 
 
 @contact_group.command("show")
