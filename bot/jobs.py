@@ -12,6 +12,7 @@ from bot.conversations import jobs as conversation_jobs
 from bot.db import Database
 from bot.knowledge import jobs as knowledge_jobs
 from bot.monitoring import metrics
+from bot.privacy import retention
 from bot.proactive import jobs as proactive_jobs
 from bot.surveys import jobs as survey_jobs
 from bot.training import jobs as training_jobs
@@ -28,7 +29,7 @@ def scheduler_heartbeat(session, now) -> dict:
 
 
 JOBS = {**conversation_jobs.JOBS, **proactive_jobs.JOBS, **training_jobs.JOBS, **survey_jobs.JOBS,
-        **knowledge_jobs.JOBS, "scheduler_heartbeat": scheduler_heartbeat}
+        **knowledge_jobs.JOBS, **retention.JOBS, "scheduler_heartbeat": scheduler_heartbeat}
 
 
 def run_job(name: str, database_url: str) -> dict:

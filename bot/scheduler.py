@@ -39,6 +39,8 @@ TIMETABLE = {
     "send-survey-reminders": ("send_survey_reminders", "interval", {"minutes": 15}),
     # CAP feeds (bot/knowledge/feeds.py): each feed in its own transactions, failing ones back off.
     "poll-alert-feeds": ("poll_alert_feeds", "interval", {"minutes": from_env().alert_poll_minutes}),
+    # RETENTION_DAYS: old message bodies blanked, finished outbox bodies after 30 days.
+    "daily-retention": ("enforce_retention", "cron", {"hour": 3, "minute": 30}),
 }
 
 

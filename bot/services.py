@@ -14,6 +14,7 @@ from bot.monitoring import metrics
 from bot.monitoring.nlu import MeasuredRasaClient
 from bot.settings import Settings
 from nlu.classifier import Classifier
+from bot.privacy.suppression import suppression_key
 
 
 class Services:
@@ -27,7 +28,8 @@ class Services:
         self.classifier = Classifier(self.nlu, min_confidence=settings.nlu_min_confidence)
         self.engine = Engine(self.db, self.classifier, max_chars=settings.max_inbound_chars,
                              conversation_ttl=timedelta(minutes=settings.conversation_ttl_minutes),
-                             countries=settings.phone_countries)
+                             countries=settings.phone_countries,
+                             suppression_key=suppression_key(settings))
 
     @cached_property
     def twilio(self):

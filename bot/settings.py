@@ -95,6 +95,11 @@ class Settings:
                                  "space-separated CAP feed URLs added as auto feeds at start-up")
     alert_poll_minutes: int = setting(5, "ALERT_POLL_MINUTES", int,
                                       "how often the scheduler polls every feed")
+    retention_days: int = setting(365, "RETENTION_DAYS", int,
+                                  "message bodies older than this are blanked by a daily job")
+    suppression_key: str = setting("", "SUPPRESSION_KEY", doc="HMAC key of the suppression list of "
+                                   "erased numbers that said STOP (default: SECRET_KEY; keep it "
+                                   "stable, a new key forgets the list)")
     extra: dict = field(default_factory=dict)
 
     def with_overrides(self, overrides: dict | None) -> "Settings":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flows import handoff
 from flows.base import Ctx, Result, State
-from flows.catalog import t
+from flows.catalog import t, topic_text
 from flows.knowledge import Category, Topic, find, knowledge_base
 
 FLOW = "agroecology"
@@ -46,16 +46,18 @@ def answer(ctx: Ctx, topic: Topic) -> Result:
     """Give the first answer of `topic` for the channel and wait for MAS."""
     if ctx.channel == "whatsapp":  # room for more: title, short answer and the first part
         result = _part(ctx, topic, 0)
-        result.replies = [f"*{topic.title}*\n{topic.sms}\n\n{result.replies[0]}"]
+        sms = topic_text(topic.id, "sms", ctx.lang, topic.sms)  # a translation saved in Textos
+        result.replies = [f"*{topic.title}*\n{sms}\n\n{result.replies[0]}"]
         return result
-    text = f"{topic.sms} {t('agro_source', ctx.lang, source=topic.short_source)}"
+    sms = topic_text(topic.id, "sms", ctx.lang, topic.sms)  # a translation saved in Textos
+    text = f"{sms} {t('agro_source', ctx.lang, source=topic.short_source)}"
     text += " " + t("agro_more_hint", ctx.lang)
     return Result([text], FLOW, State(FLOW, "answered", {"topic": topic.id, "next": 0}))
 
 
 def _part(ctx: Ctx, topic: Topic, index: int) -> Result:
     parts = topic.parts
-    text = parts[index]
+    text = topic_text(topic.id, f"part{index + 1}", ctx.lang, parts[index])  # Textos
     if index + 1 < len(parts):
         text += " " + t("agro_more_hint", ctx.lang)
         state = State(FLOW, "answered", {"topic": topic.id, "next": index + 1})

@@ -43,6 +43,7 @@ class Ctx:
     now: datetime
     facts: Facts | None = None  # read-only queries on stored data; None in pure tests
     survey: Any = None  # the open survey question (flows.survey.SurveyTurn), loaded by the engine
+    stored_data: Any = None  # callable -> what is stored about her (MIS DATOS), from the engine
 
     @property
     def lang(self) -> str:
@@ -58,7 +59,8 @@ class Ctx:
 class Effect:
     """A change the engine applies to stored data after the flow returns."""
 
-    kind: str  # "opt_out", "opt_in", "consent", "set_profile", "handoff", "subscribe", "survey"
+    kind: str  # "opt_out", "opt_in", "consent", "set_profile", "handoff", "subscribe", "survey",
+    #             "erase"
     values: dict = field(default_factory=dict)
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flows import (agroecology, clarify, climate, handoff, menu, onboarding, optout, prices,
-                   support, survey)
+                   privacy, support, survey)
 from flows import calendar_tips
 from flows.base import Ctx, Result
 from flows.places import place
@@ -11,6 +11,7 @@ from flows.places import place
 STEPPERS = {
     onboarding.FLOW: onboarding.step,
     optout.FLOW: optout.step,
+    privacy.FLOW: privacy.step,
     support.FLOW: support.step,
     agroecology.FLOW: agroecology.step,
     prices.FLOW: prices.step,
@@ -19,6 +20,7 @@ STEPPERS = {
 }
 TOPICS = {"ask_price": prices.start, "ask_climate": climate.start,
           "ask_agroecology": agroecology.start}
+DATA_RIGHTS = {"data_access": privacy.access, "data_erase": privacy.ask_erase}
 
 
 def respond(ctx: Ctx) -> Result:
@@ -33,7 +35,11 @@ def _respond(ctx: Ctx) -> Result:
     parse = ctx.parse
     if parse.rule == "opt_out":
         return optout.stop(ctx)
+    if parse.rule in DATA_RIGHTS:  # MIS DATOS, BORRAR: any step, also after STOP
+        return DATA_RIGHTS[parse.rule](ctx)
     if ctx.contact.opted_out:
+        if ctx.state and ctx.state.flow == privacy.FLOW and (answer := privacy.step(ctx)):
+            return answer  # the yes or no to BORRAR
         if parse.intent == "opt_in":
             return optout.resume(ctx)
         if parse.rule == "emergency" or parse.intent == "gbv_support":
@@ -83,6 +89,8 @@ def route_intent(ctx: Ctx) -> Result:
         return support.emergency(ctx)
     if intent == "opt_in":
         return optout.resume(ctx)
+    if intent in DATA_RIGHTS:
+        return DATA_RIGHTS[intent](ctx)
     if intent in TOPICS:
         return TOPICS[intent](ctx)
     if intent == "human_handoff":

@@ -10,11 +10,13 @@ from models.heartbeats import Heartbeat
 from models.marks import DatabaseMark
 from models.msgs import REDACTED, Message
 from models.outbox import OutboxMessage
+from models.privacy import SuppressedNumber
 from models.prices import Market, PriceReport, Product
 from models.reminders import Reminder
 from models.reviews import Review
 from models.subscriptions import Subscription
 from models.surveys import Survey, SurveyAnswer, SurveyParticipant
+from models.texts import TextOverride, TextsVersion
 from models.training import TrainingRun
 from models.users import ROLES, AuditLog, User
 
@@ -23,5 +25,5 @@ __all__ = [
     "Market", "Product", "PriceReport", "Alert", "AlertInfo", "AlertArea", "Subscription",
     "Review", "ROLES", "AuditLog", "User", "Broadcast", "OutboxMessage",
     "TrainingRun", "Reminder", "Survey", "SurveyParticipant", "SurveyAnswer", "DatabaseMark",
-    "Heartbeat", "AlertFeed", "FeedPoll",
+    "Heartbeat", "AlertFeed", "FeedPoll", "SuppressedNumber", "TextOverride", "TextsVersion",
 ]

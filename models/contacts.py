@@ -33,6 +33,8 @@ class Contact(Base):
     region: Mapped[str | None] = mapped_column(String(40))
     province: Mapped[str | None] = mapped_column(String(60))
     consent_at: Mapped[datetime | None]
+    consent_channel: Mapped[str | None] = mapped_column(String(10))
+    consent_version: Mapped[str | None] = mapped_column(String(20))  # flows/texts consent_version
     opted_out_at: Mapped[datetime | None]
     profile: Mapped[dict] = mapped_column(default=dict)
     last_inbound_at: Mapped[datetime | None]

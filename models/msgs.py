@@ -46,7 +46,8 @@ class Message(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(  # None: the contact was erased
+        ForeignKey("contacts.id", ondelete="CASCADE"))
     direction: Mapped[str] = mapped_column(String(3))  # "in" or "out"
     channel: Mapped[str] = mapped_column(String(10))
     body: Mapped[str | None] = mapped_column(Text)

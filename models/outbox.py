@@ -50,8 +50,8 @@ class OutboxMessage(Base):
     source: Mapped[str] = mapped_column(String(40))  # "broadcast", "reminder", "survey"...
     broadcast_id: Mapped[int | None] = mapped_column(
         ForeignKey("broadcasts.id", ondelete="SET NULL"), index=True)
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"),
-                                            index=True)
+    contact_id: Mapped[int | None] = mapped_column(  # None: the contact was erased
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(10))
     body: Mapped[str] = mapped_column(Text)
     content_sid: Mapped[str | None] = mapped_column(String(64))  # approved WhatsApp template

@@ -76,7 +76,8 @@ class SurveyParticipant(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(  # None: the contact was erased
+        ForeignKey("contacts.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(10), default="invited")
     channel: Mapped[str] = mapped_column(String(10), default="sms")
     question_index: Mapped[int] = mapped_column(default=0)

@@ -12,7 +12,7 @@ log = logging.getLogger(__name__)
 INTENTS = (
     "greet", "goodbye", "thanks", "help", "ask_price", "ask_climate", "subscribe",
     "ask_agroecology", "gbv_support", "opt_out", "opt_in", "change_language",
-    "human_handoff", "affirm", "deny", "out_of_scope",
+    "human_handoff", "affirm", "deny", "data_access", "data_erase", "out_of_scope",
 )
 ENTITY_NAMES = ("product", "location", "hazard", "topic", "language")
 # Below this the bot asks a clarifying question instead of acting on the guess.

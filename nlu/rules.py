@@ -1,4 +1,5 @@
-"""Catch safety-critical words before the model: opt-out, opt-in, menus, emergencies.
+"""Catch safety-critical words before the model: opt-out, opt-in, data rights, menus,
+emergencies.
 
 These rules never depend on the Rasa server, so STOP, menu digits and cries
 for help work when it is slow or down. A rule fires on the whole message for
@@ -71,6 +72,18 @@ OPT_OUT_PATTERNS = [
     # Southern Quechua: "ama(ña) kachamu..." = don't send (me) any more
     r"ama(ña|na|n)? kachamu\w*",
 ]
+# Her rights over her data (issue 14): MIS DATOS says what is stored, BORRAR erases after a yes.
+# Whole message only; "borren mi numero" stays an opt-out (above), as people mean it.
+DATA_ACCESS_PATTERNS = [
+    rf"{_PLEASE}((quiero|kiero) )?(ver |saber )?(mis|mi) datos{_PLEASE_END}",
+    r"(que|k) datos (tienen|guardan) (de mi|mios)",
+]
+DATA_ERASE_PATTERNS = [
+    rf"{_PLEASE}(borrar|borra|borren|eliminar|eliminen)( (todos )?(mis|mi) datos| todo)?"
+    rf"{_PLEASE_END}",
+]
+_DATA_RE = [("data_access", re.compile(rf"^({'|'.join(DATA_ACCESS_PATTERNS)})$")),
+            ("data_erase", re.compile(rf"^({'|'.join(DATA_ERASE_PATTERNS)})$"))]
 OPT_IN_WORDS = {"alta", "start", "unstop", "volver", "quiero volver", "activar", "iniciar", "yes"}
 MENU_WORDS = {"menu", "menú", "inicio", "opciones", "0"}
 
@@ -130,7 +143,7 @@ def normalise(text: str) -> str:
 class RuleMatch:
     """What a rule decided: the kind of rule and the intent it stands for."""
 
-    kind: str  # "opt_out", "opt_in", "emergency", "menu"
+    kind: str  # "opt_out", "opt_in", "data_access", "data_erase", "emergency", "menu"
     intent: str
     digit: str | None = None
 
@@ -142,6 +155,9 @@ def match(text: str) -> RuleMatch | None:
         return None
     if norm in OPT_OUT_WORDS or any(r.match(norm) for r in _OPT_OUT_RE):
         return RuleMatch("opt_out", "opt_out")
+    for kind, pattern in _DATA_RE:
+        if pattern.match(norm):
+            return RuleMatch(kind, kind)
     if norm in OPT_IN_WORDS:
         return RuleMatch("opt_in", "opt_in")
     if _EMERGENCY_RE.search(norm):

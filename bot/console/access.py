@@ -19,7 +19,7 @@ from models import AuditLog, Message, User
 
 # Which roles open which page; tests walk this table for every role.
 ACCESS = {
-    "dashboard": {"admin", "coordinator", "reviewer", "counsellor"},
+    "dashboard": {"admin", "coordinator", "reviewer", "counsellor", "translator"},
     "conversations": {"admin", "coordinator", "reviewer", "counsellor"},
     "review": {"admin", "reviewer"},
     "retrain": {"admin", "reviewer"},
@@ -29,6 +29,8 @@ ACCESS = {
     "reminders": {"admin", "coordinator"},
     "alerts": {"admin", "coordinator"},
     "prices": {"admin", "coordinator"},
+    "contacts": {"admin", "coordinator", "counsellor"},  # counsellors: contacts with a hand-off
+    "texts": {"admin", "translator"},
     "users": {"admin"},
     "audit": {"admin"},
 }
@@ -74,7 +76,8 @@ def _about_violence(m):
 def restricted_contacts():
     """Return a subquery of the contacts who had a conversation about violence."""
     m = aliased(Message)
-    return select(m.contact_id).where(_about_violence(m))
+    # Not the unlinked rows of erased contacts: a NULL in NOT IN (...) would hide everyone.
+    return select(m.contact_id).where(_about_violence(m), m.contact_id.is_not(None))
 
 
 def is_restricted(session, contact_id: int) -> bool:

@@ -15,14 +15,17 @@ from sqlalchemy.orm import Session
 
 import flows
 from bot.surveys import service as surveys
+from bot.outbound import policy
+from bot.privacy import contacts as stored, erasure, suppression
+from bot.translations import store as texts
 from bot.db import Database
 from bot.conversations.facts import Facts
 from bot import channels
 from flows.gsm7 import segment_count
 from bot.channels.phones import InvalidPhone, country, mask, split_address, to_e164
-from flows import menu, support
+from flows import menu, privacy, support
 from flows.base import ContactView, Ctx, Result, State
-from flows.catalog import t
+from flows.catalog import consent_version, t
 from models import Contact, ConversationState, HandoffRequest, Message, Subscription, utcnow
 from models.marks import is_demo
 from nlu.classifier import Parse
@@ -61,16 +64,19 @@ class Engine:
     """Answer inbound messages, one database transaction per message."""
 
     def __init__(self, db: Database, classifier, *, max_chars: int = 1600,
-                 conversation_ttl: timedelta = timedelta(hours=1), countries: tuple = ("PE",)):
+                 conversation_ttl: timedelta = timedelta(hours=1), countries: tuple = ("PE",),
+                 suppression_key: str = "chaski-development"):
         self.db = db
         self.classifier = classifier
         self.max_chars = max_chars
         self.conversation_ttl = conversation_ttl
         self.countries = countries
+        self.suppression_key = suppression_key  # HMAC key of erased numbers that said STOP
 
     def handle(self, inbound: Inbound, now: datetime | None = None) -> Outcome:
         """Return the replies to `inbound`; never raises, always answers something."""
         now = now or utcnow()
+        self._refresh_texts()
         channel, number = split_address(inbound.address)
         channel = inbound.channel or channel
         try:
@@ -103,6 +109,13 @@ class Engine:
                 break
         fallback = support.emergency_text() if parse.intent == "gbv_support" else t("error")
         return self._outcome([fallback], channel)
+
+    def _refresh_texts(self) -> None:
+        """Use the texts saved in the console at once (one small query a message)."""
+        try:
+            texts.refresh(self.db)
+        except Exception:  # noqa: BLE001 - the shipped texts still answer
+            log.exception("could not reload the texts saved in the console")
 
     def _cut(self, body: str, sid: str | None) -> tuple[str, bool]:
         if len(body) <= self.max_chars:
@@ -141,6 +154,8 @@ class Engine:
         if is_new:
             contact = Contact(phone=phone, channels=[], created_at=now,
                               profile={"demo": True} if is_demo(session) else {})
+            if policy.suppressed(session, phone, self.suppression_key):
+                contact.opted_out_at = now  # erased after STOP: STOP still holds
             session.add(contact)
         contact.add_channel(channel)
         contact.last_inbound_at = now
@@ -158,11 +173,18 @@ class Engine:
         ctx = Ctx(self._view(contact, is_new), channel, body, parse, state, now,
                   facts=Facts(session, now, exercises=contact.is_demo),
                   survey=None if is_new else surveys.open_turn(
-                      session, contact, now, state_row.updated_at if state_row else None))
+                      session, contact, now, state_row.updated_at if state_row else None),
+                  stored_data=lambda: stored.summary(session, contact))
         result = self._respond(ctx)
         message = self._record_inbound(session, contact, channel, inbound, body, truncated, parse,
                                        result, now)
         self._apply(session, contact, message, result, now)
+        kinds = {effect.kind for effect in result.effects}
+        if "opt_in" in kinds:  # her own ALTA lifts the suppression of an earlier erasure
+            suppression.lift(session, contact.phone, self.suppression_key)
+        if "erase" in kinds:
+            erasure.erase(session, contact, now, self.suppression_key)  # her words go too
+            return self._outcome(result.replies, channel)
         if result.sensitive:  # no survey question ever follows a conversation about violence
             surveys.end_open(session, contact.id, "left", now)
         self._save_state(session, contact, state_row, result.state, now)
@@ -205,13 +227,16 @@ class Engine:
     @staticmethod
     def _apply(session: Session, contact: Contact, message: Message, result: Result, now) -> None:
         for effect in result.effects:
+            if effect.kind == "erase":
+                continue  # done last, by _turn
             if effect.kind == "opt_out":
                 contact.opted_out_at = now
                 surveys.end_open(session, contact.id, "stopped", now)
             elif effect.kind == "opt_in":
                 contact.opted_out_at = None
             elif effect.kind == "consent":
-                contact.consent_at = now
+                contact.consent_at, contact.consent_channel = now, message.channel
+                contact.consent_version = consent_version()
             elif effect.kind == "set_profile":
                 for key in ("language", "region", "province"):
                     if key in effect.values:
@@ -241,7 +266,8 @@ class Engine:
             row.status, row.cancelled_at = "active", None
 
     def _save_state(self, session, contact, row, state: State | None, now) -> None:
-        stopped = contact.opted_out_at is not None and (state is None or state.flow != support.FLOW)
+        stopped = contact.opted_out_at is not None and (
+            state is None or state.flow not in (support.FLOW, privacy.FLOW))
         if stopped or state is None:
             if row is not None:
                 session.delete(row)

@@ -4,7 +4,9 @@ Whoever writes outbox rows (broadcasts, reminders, digests, alert pushes, survey
 staff replies) and the sender that sends them ask these same functions:
 
 * quiet hours: nothing between 21:00 and 07:00 Lima time, except red climate alerts;
-* opt-out and consent: only consenting contacts who have not said STOP;
+* opt-out and consent: only consenting contacts who have not said STOP; a number
+  erased after STOP (the suppression list, bot/privacy/suppression.py) comes back
+  as a stopped contact;
 * violence: nothing proactive about violence, and no message interrupts an open
   support conversation (except the counsellor's reply inside it);
 * WhatsApp's 24-hour window: free text only within 24 hours of the contact's last
@@ -15,6 +17,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from bot.clock import LIMA
+from bot.privacy.suppression import is_suppressed
 from flows import support
 from models import Contact, ConversationState
 
@@ -48,6 +51,11 @@ def first_attempt_at(now: datetime, urgent: bool) -> datetime:
 def reachable() -> list:
     """Return the SQL conditions on Contact: consented and not stopped."""
     return [Contact.opted_out_at.is_(None), Contact.consent_at.is_not(None)]
+
+
+def suppressed(session, phone: str, key: str) -> bool:
+    """Tell whether this number was erased after saying STOP (it must stay stopped)."""
+    return is_suppressed(session, phone, key)
 
 
 def opted_out(contact: Contact) -> bool:

@@ -268,7 +268,7 @@ def reminder_cancel(reminder_id: int) -> None:
 
 @cli.group("contact")
 def contact_group() -> None:
-    """Staff changes to a contact's stored data."""
+    """A contact's stored data: set a date; show, export or erase it (bot/privacy/cli.py)."""
 
 
 @contact_group.command("set-date")

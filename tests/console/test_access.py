@@ -18,6 +18,7 @@ PAGES = {"dashboard": "/console/", "conversations": "/console/conversaciones",
          "audit": "/console/auditoria", "campaigns": "/console/campanas",
          "surveys": "/console/encuestas", "reminders": "/console/recordatorios",
          "alerts": "/console/alertas", "prices": "/console/precios"}
+         "contacts": "/console/contactos", "texts": "/console/textos"}
 POSTS = ["/console/revision/exportar", "/console/reentrenar", "/console/revision/1",
          "/console/derivaciones/1/close", "/console/derivaciones/1/responder",
          "/console/campanas/nueva", "/console/campanas/1/programar",
@@ -27,6 +28,8 @@ POSTS = ["/console/revision/exportar", "/console/reentrenar", "/console/revision
          "/console/recordatorios/1/cancelar", "/console/alertas/1/aprobar", "/console/alertas/1/retener",
          "/console/alertas/1/cancelar", "/console/alertas/subir", "/console/alertas/fuentes",
          "/console/alertas/fuentes/1/quitar", "/console/precios/subir"]
+         "/console/recordatorios/1/cancelar", "/console/contactos/1/borrar",
+         "/console/textos/guardar", "/console/textos/subir"]
 
 # A query SQLAlchemy warns about (e.g. an accidental cartesian product) fails the test.
 pytestmark = pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")
@@ -55,16 +58,17 @@ def test_logged_out_reaches_only_the_login_page(console_app, conversations):
         assert client.post(path).status_code == 400, path  # and without a token, CSRF first
 
 
-@pytest.mark.parametrize("role", ["admin", "coordinator", "reviewer", "counsellor"])
+@pytest.mark.parametrize("role", ["admin", "coordinator", "reviewer", "counsellor", "translator"])
 def test_every_role_on_every_page(as_role, role, conversations):
     client = as_role(role)
     for name, path in PAGES.items():
         expected = 200 if role in ACCESS[name] else 403
         assert client.get(path).status_code == expected, (role, path)
     farmer = client.get(f"/console/contactos/{conversations[FARMER_PHONE]}")
-    assert farmer.status_code == 200
+    reads = role in ACCESS["conversations"]
+    assert farmer.status_code == (200 if reads else 403)
     violent = client.get(f"/console/contactos/{conversations[VIOLENT_PHONE]}")
-    assert violent.status_code == (200 if role == "counsellor" else 404)
+    assert violent.status_code == (200 if role == "counsellor" else 404 if reads else 403)
 
 
 def test_a_violence_conversation_is_listed_and_shown_only_to_counsellors(as_role, conversations,
