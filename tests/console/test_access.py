@@ -17,7 +17,7 @@ PAGES = {"dashboard": "/console/", "conversations": "/console/conversaciones",
          "handoffs": "/console/derivaciones", "users": "/console/usuarios",
          "audit": "/console/auditoria", "campaigns": "/console/campanas",
          "surveys": "/console/encuestas", "reminders": "/console/recordatorios",
-         "alerts": "/console/alertas", "prices": "/console/precios"}
+         "alerts": "/console/alertas", "prices": "/console/precios",
          "contacts": "/console/contactos", "texts": "/console/textos"}
 POSTS = ["/console/revision/exportar", "/console/reentrenar", "/console/revision/1",
          "/console/derivaciones/1/close", "/console/derivaciones/1/responder",
@@ -27,8 +27,8 @@ POSTS = ["/console/revision/exportar", "/console/reentrenar", "/console/revision
          "/console/recordatorios/1/pausar", "/console/recordatorios/1/reanudar",
          "/console/recordatorios/1/cancelar", "/console/alertas/1/aprobar", "/console/alertas/1/retener",
          "/console/alertas/1/cancelar", "/console/alertas/subir", "/console/alertas/fuentes",
-         "/console/alertas/fuentes/1/quitar", "/console/precios/subir"]
-         "/console/recordatorios/1/cancelar", "/console/contactos/1/borrar",
+         "/console/alertas/fuentes/1/quitar", "/console/precios/subir",
+         "/console/contactos/1/borrar",
          "/console/textos/guardar", "/console/textos/subir"]
 
 # A query SQLAlchemy warns about (e.g. an accidental cartesian product) fails the test.
