@@ -14,6 +14,7 @@ from models.reminders import Reminder
 from models.reviews import Review
 from models.subscriptions import Subscription
 from models.surveys import Survey, SurveyAnswer, SurveyParticipant
+from models.topics import KbCategory, KbRevision, TopicVersion, UnansweredQuestion
 from models.training import TrainingRun
 from models.users import ROLES, AuditLog, User
 
@@ -22,5 +23,5 @@ __all__ = [
     "Market", "Product", "PriceReport", "Alert", "AlertInfo", "AlertArea", "Subscription",
     "Review", "ROLES", "AuditLog", "User", "Broadcast", "OutboxMessage",
     "TrainingRun", "Reminder", "Survey", "SurveyParticipant", "SurveyAnswer", "DatabaseMark",
-    "Heartbeat",
+    "Heartbeat", "TopicVersion", "KbCategory", "KbRevision", "UnansweredQuestion",
 ]

@@ -9,7 +9,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from models.base import Base, utcnow
 
-ROLES = ("admin", "coordinator", "reviewer", "counsellor")
+ROLES = ("admin", "coordinator", "reviewer", "counsellor", "technician")
 MAX_FAILED_LOGINS = 5
 LOCK_MINUTES = 15
 
@@ -26,7 +26,8 @@ class User(Base):
     A right password resets the failed-login count. Roles: admin (accounts, audit
     log), coordinator (dashboard, hand-offs), reviewer (review inbox, training
     export; sees masked phone numbers), counsellor (the only role that sees
-    conversations about violence).
+    conversations about violence), technician (the knowledge base: edits topics, publishes
+    another person's drafts, works the unanswered questions).
     """
 
     __tablename__ = "users"
