@@ -76,7 +76,8 @@ def init_app(app: Flask) -> None:
     """Register the console, its sessions and secure cookie settings, and `create-user`."""
     # Imported here, not at the top: the page modules import `bp` and `page` from this module.
     from bot.console import (admin, auth, campaigns, conversations, dashboard,  # noqa: F401
-                             handoffs, reminders, retraining, review, surveys)
+                             handoffs, knowledge, reminders, retraining, review, surveys,
+                             unanswered)
     from bot.console.cli import cli
     from bot.cli import add_commands
 

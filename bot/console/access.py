@@ -19,7 +19,7 @@ from models import AuditLog, Message, User
 
 # Which roles open which page; tests walk this table for every role.
 ACCESS = {
-    "dashboard": {"admin", "coordinator", "reviewer", "counsellor"},
+    "dashboard": {"admin", "coordinator", "reviewer", "counsellor", "technician"},
     "conversations": {"admin", "coordinator", "reviewer", "counsellor"},
     "review": {"admin", "reviewer"},
     "retrain": {"admin", "reviewer"},
@@ -29,6 +29,8 @@ ACCESS = {
     "reminders": {"admin", "coordinator"},
     "users": {"admin"},
     "audit": {"admin"},
+    "knowledge": {"admin", "technician"},
+    "unanswered": {"admin", "technician"},
 }
 
 

@@ -147,7 +147,8 @@ def import_dir(session: Session, directory: Path, editor: store.Editor, now: dat
             try:
                 version = store.save_draft(session, content, category_id, editor, now, note="importado")
             except store.TopicRefused as exc:
-                result.problems += [Problem(name, _field_line(fields, start, f), f"tema {content['id']!r}: {m}")
+                ident = content["id"]
+                result.problems += [Problem(name, _field_line(fields, start, f), f"tema {ident!r}: {m}")
                                     for f, m in exc.problems] or [Problem(name, start, str(exc))]
                 continue
             if publish:

@@ -13,6 +13,7 @@ from tests.console.conftest import (FARMER_PHONE, PASSWORD, VIOLENT_PHONE, csrf_
 from tests.fakes.signing import inbound_form, post_signed
 
 PAGES = {"dashboard": "/console/", "conversations": "/console/conversaciones",
+         "knowledge": "/console/conocimiento", "unanswered": "/console/preguntas",
          "review": "/console/revision", "retrain": "/console/reentrenar",
          "handoffs": "/console/derivaciones", "users": "/console/usuarios",
          "audit": "/console/auditoria", "campaigns": "/console/campanas",
@@ -23,6 +24,8 @@ POSTS = ["/console/revision/exportar", "/console/reentrenar", "/console/revision
          "/console/campanas/1/cancelar", "/console/usuarios", "/console/usuarios/1/desactivar",
          "/console/logout", "/console/encuestas/1/enviar", "/console/recordatorios/nuevo",
          "/console/recordatorios/1/pausar", "/console/recordatorios/1/reanudar",
+         "/console/conocimiento/guardar", "/console/conocimiento/borradores/1/publicar",
+         "/console/preguntas/responder", "/console/preguntas/fuera",
          "/console/recordatorios/1/cancelar"]
 
 # A query SQLAlchemy warns about (e.g. an accidental cartesian product) fails the test.
@@ -52,13 +55,16 @@ def test_logged_out_reaches_only_the_login_page(console_app, conversations):
         assert client.post(path).status_code == 400, path  # and without a token, CSRF first
 
 
-@pytest.mark.parametrize("role", ["admin", "coordinator", "reviewer", "counsellor"])
+@pytest.mark.parametrize("role", ["admin", "coordinator", "reviewer", "counsellor", "technician"])
 def test_every_role_on_every_page(as_role, role, conversations):
     client = as_role(role)
     for name, path in PAGES.items():
         expected = 200 if role in ACCESS[name] else 403
         assert client.get(path).status_code == expected, (role, path)
     farmer = client.get(f"/console/contactos/{conversations[FARMER_PHONE]}")
+    if role not in ACCESS["conversations"]:  # technicians: the knowledge base, not the threads
+        assert farmer.status_code == 403
+        return
     assert farmer.status_code == 200
     violent = client.get(f"/console/contactos/{conversations[VIOLENT_PHONE]}")
     assert violent.status_code == (200 if role == "counsellor" else 404)
