@@ -20,7 +20,8 @@ cli = AppGroup("knowledge", help="The knowledge base's working copy: export, imp
 def export_command(directory: Path) -> None:
     """Write the published knowledge base as one YAML file per category into DIRECTORY."""
     with services().db.session() as session:
-        store.ensure_seeded(session, utcnow())
+        if store.revision(session) is None:  # no working copy yet: it is the shipped seed
+            store.ensure_seeded(session, utcnow())
         written = files.export(session, directory)
     click.echo(f"{len(written)} archivos escritos en {directory}")
 
@@ -35,8 +36,7 @@ def export_command(directory: Path) -> None:
 def import_command(directory: Path, email: str, publish: bool) -> None:
     """Import DIRECTORY's YAML files: changed topics become drafts; any problem, nothing is written."""
     editor = store.Editor(None, email, "technician")
-    with services().db.session() as session:
-        store.ensure_seeded(session, utcnow())
+    with services().db.session() as session:  # no seeding: into an empty database, the files are all
         result = files.import_dir(session, directory, editor, utcnow(), publish=publish)
         if result.problems:
             session.rollback()
