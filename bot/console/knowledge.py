@@ -94,7 +94,8 @@ def knowledge_new():
             group = unanswered.Group(unanswered.members(session, ids))
             if group.questions:
                 content["keywords"] = group.phrasings
-                content["whatsapp"] = [request.args.get("respuesta", "")] if request.args.get("respuesta") else []
+                answer = (request.args.get("respuesta") or "").strip()
+                content["whatsapp"] = [answer] if answer else []
     return _editor_page(content, request.args.get("categoria", ""), new=True, group_ids=ids)[0]
 
 @bp.get("/conocimiento/<topic_id>")

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.clock import LIMA
-from bot.training.similar import alike, words
+from bot.training.similar import alike
+from flows.matching import words as stems
 from models import Contact, Message, UnansweredQuestion
 
 EFFECTS = ("unanswered", "feedback_asked")
@@ -54,7 +55,7 @@ class Group:
     def phrasings(self) -> list[str]:
         seen, out = set(), []
         for q in self.questions:
-            key = " ".join(sorted(words(q.text)))
+            key = " ".join(sorted(set(stems(q.text))))
             if key and key not in seen:
                 seen.add(key)
                 out.append(q.text.strip())
@@ -66,10 +67,10 @@ class Group:
 
 
 def group(questions: list[UnansweredQuestion]) -> list[Group]:
-    """Group questions whose words are alike (bot/training/similar.py), biggest group first."""
+    """Group questions whose word stems are alike (similar.alike), biggest group first."""
     groups: list[tuple[list[frozenset], Group]] = []
     for question in questions:
-        bag = words(question.text)
+        bag = frozenset(stems(question.text))
         for bags, grp in groups:
             if any(alike(bag, other) for other in bags):
                 bags.append(bag)
