@@ -15,12 +15,13 @@ import yaml
 
 from flows.base import Ctx, Result, State
 from flows.catalog import t
+from flows.gsm7 import segment_count, to_gsm7
 from flows.places import REGION_NAMES, REGIONS, place, places_in
 from nlu.rules import normalise
 
 FLOW = "markets"
 MARKETS_FILE = Path(__file__).resolve().parent / "data" / "markets.yml"
-SMS_ITEMS, WHATSAPP_ITEMS = 2, 6
+SMS_SEGMENTS, WHATSAPP_ITEMS = 2, 6
 _ASKS = (re.compile(r"\b(donde|adonde|a quien|a quienes|en que sitio)\b.*\bvend"),
          re.compile(r"\bvend\w*\b.*\b(donde|feria|ferias|biomercado|biomercados)\b"),
          re.compile(r"\b(donde|cuando|hay)\b.*\b(feria|ferias|biomercado|biomercados)\b"),
@@ -40,6 +41,12 @@ class Market:
     source_date: str
     url: str | None
     checked: str
+
+    @property
+    def short_source(self) -> str:
+        """Return who published the source and when, short enough for an SMS."""
+        who = re.split(r"[,'\"(:]", self.source, maxsplit=1)[0].strip()[:40]
+        return f"{who} {self.source_date[:4]}".strip()
 
 
 def _days(entry: dict) -> str:
@@ -81,6 +88,9 @@ def _region(ctx: Ctx) -> str | None:
     if not found:
         hits = places_in(ctx.text)
         found = hits[0][1] if hits else None
+    if not found:  # a department of the directory outside the program's eight ("en ayacucho")
+        words = set(normalise(ctx.text).split())
+        found = next(((m.department, None) for m in markets() if m.department in words), None)
     return found[0] if found else ctx.contact.region
 
 
@@ -98,12 +108,22 @@ def answer(ctx: Ctx, region: str) -> Result:
     name = REGION_NAMES.get(region, region)
     if not found:
         return Result([t("market_none", ctx.lang, region=name)], FLOW, None)
-    shown = found[: WHATSAPP_ITEMS if ctx.channel == "whatsapp" else SMS_ITEMS]
-    lines = [t("market_head", ctx.lang, region=name)]
-    lines += [t("market_item", ctx.lang, name=m.name, place=m.place, days=m.days) for m in shown]
-    sources = "; ".join(dict.fromkeys(f"{m.source} {m.source_date}".strip() for m in shown))
+    text = ""
+    for count in range(1, min(len(found), WHATSAPP_ITEMS) + 1):
+        candidate = _listing(ctx, name, found[:count])
+        if ctx.channel != "whatsapp" and count > 1 and segment_count(to_gsm7(candidate)) > SMS_SEGMENTS:
+            break  # by SMS: as many as fit in two segments
+        text = candidate
+    return Result([text], FLOW, None)
+
+
+def _listing(ctx: Ctx, region_name: str, shown: list[Market]) -> str:
+    lines = [t("market_head", ctx.lang, region=region_name)]
+    lines += [t("market_item", ctx.lang, name=m.name, place=m.place, days=m.days.rstrip("."))
+              for m in shown]
+    sources = "; ".join(dict.fromkeys(m.short_source for m in shown))
     lines.append(t("market_check", ctx.lang, source=sources))
-    return Result(["\n".join(lines)], FLOW, None)
+    return "\n".join(lines)
 
 
 def step(ctx: Ctx) -> Result | None:

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from bot.console import bp
 from bot.console.access import page
 from bot.services import services
 from bot.topics import store, unanswered
 from flows.kb_schema import is_weak, part_segments, sms_as_sent, sms_segments
+from flows import markets
 from flows.gsm7 import segment_count
 from flows.places import REGION_NAMES, REGIONS
 from models import TopicVersion, utcnow
@@ -75,6 +75,7 @@ def _form_content(form) -> tuple[dict, str]:
 
 def _editor_page(content: dict, category: str, *, new: bool, problems=(), group_ids=(), status=200):
     with services().db.session() as session:
+        store.ensure_seeded(session, utcnow())
         cats = store.categories(session)
     fields = {f for f, _ in problems}
     return render_template("console/knowledge_edit.html", c=content, category=category, new=new,
@@ -98,7 +99,7 @@ def knowledge_new():
                 content["whatsapp"] = [answer] if answer else []
     return _editor_page(content, request.args.get("categoria", ""), new=True, group_ids=ids)[0]
 
-@bp.get("/conocimiento/<topic_id>")
+@bp.get("/conocimiento/tema/<topic_id>")
 @page("knowledge")
 def knowledge_edit(topic_id: str):
     """Show the editor on the topic's newest draft, else its published version."""
@@ -117,6 +118,7 @@ def knowledge_save():
     group_ids = [int(i) for i in request.form.getlist("grupo") if i.isdigit()]
     try:
         with services().db.session() as session:
+            store.ensure_seeded(session, utcnow())
             version = store.save_draft(session, content, category, editor(), utcnow(), new=new,
                                        note="desde preguntas sin respuesta" if group_ids else None)
             if group_ids:
@@ -189,7 +191,10 @@ def knowledge_restore(topic_id: str, number: int):
     flash(f"Versión {number} copiada como borrador {label}: otra persona debe publicarlo.")
     return redirect(url_for("console.knowledge_history", topic_id=topic_id))
 
-def published_count(session) -> int:
-    """Return how many topics the bot answers from."""
-    return sum(1 for v in session.scalars(select(TopicVersion).where(
-        TopicVersion.status == "published")) if not v.retired)
+@bp.get("/conocimiento/mercados")
+@page("knowledge")
+def knowledge_markets():
+    """Show the market directory the bot answers "donde puedo vender" from, by department."""
+    entries = sorted(markets.markets(), key=lambda m: (m.department, m.province or "", m.name))
+    return render_template("console/knowledge_markets.html", entries=entries, region_names=REGION_NAMES,
+                           file=markets.MARKETS_FILE.name)
