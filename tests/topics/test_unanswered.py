@@ -74,8 +74,10 @@ def test_the_dashboard_counts_groups_per_week_and_those_turned_into_topics(db, c
         contact = Contact(phone="+51900000063", channels=["sms"], profile={})
         s.add(contact)
         s.flush()
-        for text, day, status in [("abejas colmena cuido", -7, "topic"), ("como cuido colmenas abejas", -7, "topic"),
-                                  ("tractor malogrado", -6, "out_of_scope"), ("tractor malogrado", 0, "open")]:
+        for text, day, status in [("abejas colmena cuido", -7, "topic"),
+                                  ("como cuido colmenas abejas", -7, "topic"),
+                                  ("tractor malogrado", -6, "out_of_scope"),
+                                  ("tractor malogrado", 0, "open")]:
             s.add(UnansweredQuestion(contact_id=contact.id, text=text, reason="unmatched", status=status,
                                      created_at=NOON + timedelta(days=day)))
     with db.session() as s:
