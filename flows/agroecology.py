@@ -11,12 +11,16 @@ question with no clear topic, or an answer rated 0 after "¿Te sirvió? 1 Sí 0 
 """
 from __future__ import annotations
 
+import re
+
 from flows import handoff
 from flows.base import Ctx, Effect, Result, State
 from flows.catalog import t
+from flows.gsm7 import segment_count, to_gsm7
 from flows.knowledge import Category, Topic, find
 
 FLOW = "agroecology"
+MORE_TOPICS = "+"  # the option that shows the rest of a long topic list
 MORE_WORDS = {"mas", "más", "ma", "+", "mas info", "sigue", "siguiente", "aswan", "astawan"}
 # Words that mark another topic's question: the no-NLU fallback leaves these alone.
 OTHER_TOPIC_WORDS = {"cuanto", "cuanta", "precio", "precios", "cuesta", "vale", "valen", "soles",
@@ -124,24 +128,46 @@ def category_label(category: Category, language: str) -> str:
 
 
 def category_list(ctx: Ctx, lead_key: str) -> Result:
-    """Show the numbered categories and the option to reach a person."""
+    """Show the numbered categories and the option to reach a person, in one SMS."""
     cats = list(ctx.knowledge.categories.values())
-    lines = [t(lead_key, ctx.lang)]
-    lines += [f"{i} {category_label(c, ctx.lang)}" for i, c in enumerate(cats, 1)]
-    lines.append(f"{_person_digit(len(cats))} {t('agro_person', ctx.lang)}")
-    lines.append(t("agro_or_write", ctx.lang))
-    return Result(["\n".join(lines)], FLOW,
-                  State(FLOW, "category", {"options": [c.id for c in cats]}))
+    labels = [category_label(c, ctx.lang) for c in cats] + [t("agro_person", ctx.lang)]
+    text = _one_sms(t(lead_key, ctx.lang), labels, t("agro_or_write", ctx.lang))
+    return Result([text], FLOW, State(FLOW, "category", {"options": [c.id for c in cats]}))
 
 
-def topic_list(ctx: Ctx, category: Category) -> Result:
-    """Show the numbered topics of `category` and the option to reach a person."""
+def _one_sms(lead: str, labels: list[str], hint: str) -> str:
+    """Return the numbered list, shortened until it fits one SMS: no hint, then first words only."""
+    def listing(names, tail):
+        return "\n".join([lead, *(f"{i} {name}" for i, name in enumerate(names, 1)), *tail])
+
+    short = [re.split(r",| y ", name, maxsplit=1)[0] for name in labels[:-1]] + labels[-1:]
+    for names, tail in ((labels, [hint]), (labels, []), (short, [hint]), (short, [])):
+        text = listing(names, tail)
+        if segment_count(to_gsm7(text)) == 1:
+            return text
+    return text
+
+
+def topic_list(ctx: Ctx, category: Category, start: int = 0) -> Result:
+    """Show the numbered topics of `category` that fit two SMS, "more topics" if some are left,
+    and the option to reach a person."""
     topics = ctx.knowledge.in_category(category.id)
-    lines = [category_label(category, ctx.lang) + ":"]
-    lines += [f"{i} {topic.title}" for i, topic in enumerate(topics, 1)]
-    lines.append(f"{_person_digit(len(topics))} {t('agro_person', ctx.lang)}")
-    return Result(["\n".join(lines)], FLOW,
-                  State(FLOW, "topic", {"options": [topic.id for topic in topics]}))
+    head = category_label(category, ctx.lang) + ":"
+    person = t("agro_person", ctx.lang)
+    shown, text = [], ""
+    for end in range(start + 1, len(topics) + 1):
+        page = topics[start:end]
+        more = [MORE_TOPICS] if end < len(topics) else []
+        lines = [head] + [f"{i} {topic.title}" for i, topic in enumerate(page, 1)]
+        lines += [f"{len(page) + 1} {t('agro_more_topics', ctx.lang)}"] if more else []
+        lines.append(f"{len(page) + len(more) + 1} {person}")
+        candidate = "\n".join(lines)
+        if shown and segment_count(to_gsm7(candidate)) > 2:
+            break
+        shown, text = [topic.id for topic in page] + more, candidate
+    data = {"options": shown, "category": category.id,
+            "rest": start + len(shown) - (MORE_TOPICS in shown)}
+    return Result([text], FLOW, State(FLOW, "topic", data))
 
 
 def _choose(ctx: Ctx) -> Result | None:
@@ -156,6 +182,8 @@ def _choose(ctx: Ctx) -> Result | None:
         return None
     kb = ctx.knowledge
     picked = options[number - 1]
+    if picked == MORE_TOPICS and ctx.state.data.get("category") in kb.categories:
+        return topic_list(ctx, kb.categories[ctx.state.data["category"]], ctx.state.data["rest"])
     if ctx.state.step == "category" and picked in kb.categories:
         return topic_list(ctx, kb.categories[picked])
     if picked in kb.topics:
