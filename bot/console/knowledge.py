@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from bot.clock import today
 from bot.console import bp
 from bot.console.access import page
 from bot.services import services
@@ -89,7 +90,7 @@ def _editor_page(content: dict, category: str, *, new: bool, problems=(), group_
 def knowledge_new():
     """Show an empty editor (or one prefilled from a group of unanswered questions)."""
     ids = [int(i) for i in request.args.getlist("grupo") if i.isdigit()]
-    content = {"checked": utcnow().date().isoformat()}
+    content = {"checked": today().isoformat()}  # Lima's day, from the one clock
     if ids:
         with services().db.session() as session:
             group = unanswered.Group(unanswered.members(session, ids))

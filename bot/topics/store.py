@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -126,10 +127,10 @@ def ensure_seeded(session: Session, now: datetime) -> int:
             set_category(session, category.id, category.title)
     editor = Editor(None, SEED_AUTHOR, "system")
     added = 0
-    for path_topic in seed.topics.values():
-        if path_topic.id in known:
-            continue
-        raw = _seed_raw(path_topic.id)
+    missing = [t for t in seed.topics.values() if t.id not in known]
+    raws = _seed_raws() if missing else {}
+    for path_topic in missing:
+        raw = raws[path_topic.id]
         version = _add_version(session, path_topic.id, path_topic.category, canonical(raw), editor,
                                now, status="draft", note="semilla")
         _publish(session, version, editor, now)
@@ -141,14 +142,10 @@ def ensure_seeded(session: Session, now: datetime) -> int:
     return added
 
 
-def _seed_raw(topic_id: str) -> dict:
-    import yaml
-
-    for path in sorted(knowledge.KB_DIR.glob("*.yml")):
-        for raw in yaml.safe_load(path.read_text(encoding="utf-8"))["topics"]:
-            if raw["id"] == topic_id:
-                return raw
-    raise KeyError(topic_id)
+def _seed_raws() -> dict[str, dict]:
+    """Return {topic id: its entry as written in the shipped YAML}."""
+    return {raw["id"]: raw for path in sorted(knowledge.KB_DIR.glob("*.yml"))
+            for raw in yaml.safe_load(path.read_text(encoding="utf-8"))["topics"]}
 
 
 def save_draft(session: Session, content: dict, category: str, editor: Editor, now: datetime, *,
@@ -252,6 +249,7 @@ class PublishedCache:
         """Return the published knowledge base (the shipped seed until the database has one)."""
         counter = revision(session)
         if counter is None:
+            knowledge.install(None)
             return knowledge.seed_knowledge_base()
         if counter != self.counter or self.kb is None:
             self.kb = build_knowledge_base(session)
