@@ -41,7 +41,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     # Imported here, not at the top: models import bot.clock, so importing any bot module
     # (which runs this file first) must not import the packages that import models.
     from bot import (channels, cli, console, conversations, health, knowledge, monitoring,
-                     outbound, privacy, proactive, services, surveys, training)
+                     outbound, privacy, proactive, services, surveys, topics, training)
     from bot.channels import webhooks
 
     settings = settings_mod.from_env().with_overrides(overrides)
@@ -68,6 +68,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     csrf.exempt(webhooks.bp)  # Twilio cannot send a CSRF token: its webhooks check a signature
     for package in (channels, health, monitoring, conversations, outbound, proactive, surveys, knowledge,
-                    training, privacy, console, cli):
+                    topics, training, privacy, console, cli):
         package.init_app(app)
     return app

@@ -20,6 +20,7 @@ class ContactView:
     has_consent: bool = False
     opted_out: bool = False
     is_new: bool = False
+    feedback_due: bool = False  # "¿Te sirvió?" not asked yet today (the engine decides the day)
 
 
 @dataclass(frozen=True)
@@ -44,10 +45,18 @@ class Ctx:
     facts: Facts | None = None  # read-only queries on stored data; None in pure tests
     survey: Any = None  # the open survey question (flows.survey.SurveyTurn), loaded by the engine
     stored_data: Any = None  # callable -> what is stored about her (MIS DATOS), from the engine
+    kb: Any = None  # the published knowledge base (flows.knowledge.KnowledgeBase); None: the current one
 
     @property
     def lang(self) -> str:
         return self.contact.language or "es"
+
+    @property
+    def knowledge(self):
+        """Return the knowledge base this turn answers from."""
+        from flows.knowledge import knowledge_base
+
+        return self.kb or knowledge_base()
 
     @property
     def answer(self) -> str:
@@ -60,7 +69,7 @@ class Effect:
     """A change the engine applies to stored data after the flow returns."""
 
     kind: str  # "opt_out", "opt_in", "consent", "set_profile", "handoff", "subscribe", "survey",
-    #             "erase"
+    #             "erase", "unanswered", "feedback_asked"
     values: dict = field(default_factory=dict)
 
 

@@ -1,8 +1,8 @@
 """Choose the flow that answers a turn: safety first, then the open flow, then the intent."""
 from __future__ import annotations
 
-from flows import (agroecology, clarify, climate, handoff, menu, onboarding, optout, prices,
-                   privacy, support, survey)
+from flows import (agroecology, clarify, climate, handoff, markets, menu, onboarding, optout,
+                   prices, privacy, support, survey)
 from flows import calendar_tips
 from flows.base import Ctx, Result
 from flows.places import place
@@ -14,10 +14,13 @@ STEPPERS = {
     privacy.FLOW: privacy.step,
     support.FLOW: support.step,
     agroecology.FLOW: agroecology.step,
+    markets.FLOW: markets.step,
     prices.FLOW: prices.step,
     climate.FLOW: climate.step,
     clarify.FLOW: lambda ctx: _clarify_step(ctx),
 }
+# Open flows a "where can I sell" question does not interrupt.
+KEEPS_ITS_ANSWER = {support.FLOW, onboarding.FLOW, optout.FLOW}
 TOPICS = {"ask_price": prices.start, "ask_climate": climate.start,
           "ask_agroecology": agroecology.start}
 DATA_RIGHTS = {"data_access": privacy.access, "data_erase": privacy.ask_erase}
@@ -62,8 +65,11 @@ def _respond(ctx: Ctx) -> Result:
 
 def _open_flow_or_intent(ctx: Ctx) -> Result:
     parse = ctx.parse
-    if parse.rule == "menu" and parse.digit == "0":
-        return menu.show(ctx)  # MENU / 0 leaves any open flow
+    if parse.rule == "menu" and parse.digit == "0" and not agroecology.awaits_feedback(ctx):
+        return menu.show(ctx)  # MENU / 0 leaves any open flow (but 0 rates an answer just asked about)
+    if (markets.asks_where_to_sell(ctx.text) and parse.intent != "gbv_support"
+            and not (ctx.state and ctx.state.flow in KEEPS_ITS_ANSWER)):
+        return markets.start(ctx)
     if ctx.state and ctx.state.flow in STEPPERS:
         result = STEPPERS[ctx.state.flow](ctx)
         if result is not None:

@@ -17,6 +17,7 @@ from models.reviews import Review
 from models.subscriptions import Subscription
 from models.surveys import Survey, SurveyAnswer, SurveyParticipant
 from models.texts import TextOverride, TextsVersion
+from models.topics import KbCategory, KbRevision, TopicVersion, UnansweredQuestion
 from models.training import TrainingRun
 from models.users import ROLES, AuditLog, User
 
@@ -26,4 +27,5 @@ __all__ = [
     "Review", "ROLES", "AuditLog", "User", "Broadcast", "OutboxMessage",
     "TrainingRun", "Reminder", "Survey", "SurveyParticipant", "SurveyAnswer", "DatabaseMark",
     "Heartbeat", "AlertFeed", "FeedPoll", "SuppressedNumber", "TextOverride", "TextsVersion",
+    "TopicVersion", "KbCategory", "KbRevision", "UnansweredQuestion",
 ]

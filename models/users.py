@@ -9,7 +9,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from models.base import Base, utcnow
 
-ROLES = ("admin", "coordinator", "reviewer", "counsellor", "translator")
+ROLES = ("admin", "coordinator", "reviewer", "counsellor", "translator", "technician")
 MAX_FAILED_LOGINS = 5
 LOCK_MINUTES = 15
 
@@ -27,7 +27,8 @@ class User(Base):
     log), coordinator (dashboard, hand-offs), reviewer (review inbox, training
     export; sees masked phone numbers), counsellor (the only role that sees
     conversations about violence), translator (the Textos page: reply texts and topic
-    answers in Quechua and Aymara).
+    answers in Quechua and Aymara), technician (the knowledge base: edits topics, publishes
+    another person's drafts, works the unanswered questions).
     """
 
     __tablename__ = "users"

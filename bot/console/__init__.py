@@ -76,8 +76,8 @@ def init_app(app: Flask) -> None:
     """Register the console, its sessions and secure cookie settings, and `create-user`."""
     # Imported here, not at the top: the page modules import `bp` and `page` from this module.
     from bot.console import (admin, auth, campaigns, contacts, conversations,  # noqa: F401
-                             dashboard, handoffs, reminders, retraining, review, surveys,
-                             texts)
+                             dashboard, handoffs, knowledge, reminders, retraining, review,
+                             surveys, texts, unanswered)
     from bot.console import alerts, prices  # noqa: F401
     from bot.console.cli import cli
     from bot.cli import add_commands

@@ -19,7 +19,7 @@ from models import AuditLog, Message, User
 
 # Which roles open which page; tests walk this table for every role.
 ACCESS = {
-    "dashboard": {"admin", "coordinator", "reviewer", "counsellor", "translator"},
+    "dashboard": {"admin", "coordinator", "reviewer", "counsellor", "translator", "technician"},
     "conversations": {"admin", "coordinator", "reviewer", "counsellor"},
     "review": {"admin", "reviewer"},
     "retrain": {"admin", "reviewer"},
@@ -33,6 +33,8 @@ ACCESS = {
     "texts": {"admin", "translator"},
     "users": {"admin"},
     "audit": {"admin"},
+    "knowledge": {"admin", "technician"},
+    "unanswered": {"admin", "technician"},
 }
 
 

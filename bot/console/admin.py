@@ -15,7 +15,8 @@ from models import ROLES, AuditLog, User
 MIN_PASSWORD = 10
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ROLE_NAMES = {"admin": "administración", "coordinator": "coordinación",
-              "reviewer": "revisión", "counsellor": "consejería", "translator": "traducción"}
+              "reviewer": "revisión", "counsellor": "consejería", "translator": "traducción",
+              "technician": "técnico"}
 
 
 def create_user(session, email: str, role: str, password: str) -> User:

@@ -17,8 +17,9 @@ cli = AppGroup("console", help="Console commands.")
 @cli.command("create-user")
 @click.option("--email", required=True, help="The staff member's e-mail (their sign-in name).")
 @click.option("--role", required=True, type=click.Choice(["admin", "coordinator", "reviewer",
-                                                          "counsellor"]),
-              help="counsellor is the only role that sees conversations about violence.")
+                                                          "counsellor", "technician"]),
+              help="counsellor is the only role that sees conversations about violence; "
+                   "technician edits and publishes the knowledge base.")
 @click.option("--password-stdin", is_flag=True,
               help="Read the password from the first line of stdin (for scripts).")
 @needs_schema

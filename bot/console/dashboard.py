@@ -12,6 +12,7 @@ from bot.console import bp
 from bot.console.access import page
 from bot.console.charts import day_bars, hbars
 from bot.services import services
+from bot.topics import unanswered
 from models import Alert, Contact, Message, OutboxMessage, utcnow
 from models.heartbeats import SCHEDULER, SENDER, last_seen
 
@@ -97,6 +98,7 @@ def dashboard():
     with svc.db.session() as session:
         figures = stats(session, days)
         health = system_health(session, utcnow(), svc.nlu.is_ready(timeout=1.0))
+        weeks = unanswered.weekly(session, utcnow())
     return render_template("console/dashboard.html", s=figures, chart=day_bars(figures["series"]),
                            intents=hbars(figures["intents"]), regions=hbars(figures["regions"]),
-                           health=health)
+                           health=health, unanswered_weeks=weeks)

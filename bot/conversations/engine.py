@@ -20,6 +20,8 @@ from bot.privacy import contacts as stored, erasure, suppression
 from bot.translations import store as texts
 from bot.db import Database
 from bot.conversations.facts import Facts
+from bot.topics import unanswered
+from bot.topics.store import PublishedCache
 from bot import channels
 from flows.gsm7 import segment_count
 from bot.channels.phones import InvalidPhone, country, mask, split_address, to_e164
@@ -72,6 +74,7 @@ class Engine:
         self.conversation_ttl = conversation_ttl
         self.countries = countries
         self.suppression_key = suppression_key  # HMAC key of erased numbers that said STOP
+        self.topics = PublishedCache()  # this worker's published knowledge base
 
     def handle(self, inbound: Inbound, now: datetime | None = None) -> Outcome:
         """Return the replies to `inbound`; never raises, always answers something."""
@@ -170,8 +173,9 @@ class Engine:
             state_row = None
         state = State(state_row.flow, state_row.step, state_row.data) if state_row else None
 
-        ctx = Ctx(self._view(contact, is_new), channel, body, parse, state, now,
+        ctx = Ctx(self._view(contact, is_new, now), channel, body, parse, state, now,
                   facts=Facts(session, now, exercises=contact.is_demo),
+                  kb=self.topics.current(session),
                   survey=None if is_new else surveys.open_turn(
                       session, contact, now, state_row.updated_at if state_row else None),
                   stored_data=lambda: stored.summary(session, contact))
@@ -199,10 +203,11 @@ class Engine:
                        segments=[segment_count(r) for r in replies])
 
     @staticmethod
-    def _view(contact: Contact, is_new: bool) -> ContactView:
+    def _view(contact: Contact, is_new: bool, now: datetime) -> ContactView:
         return ContactView(language=contact.language or "es", region=contact.region,
                            province=contact.province, has_consent=contact.has_consent,
-                           opted_out=contact.opted_out, is_new=is_new)
+                           opted_out=contact.opted_out, is_new=is_new,
+                           feedback_due=unanswered.feedback_due(contact, now))
 
     @staticmethod
     def _respond(ctx: Ctx) -> Result:
@@ -249,6 +254,8 @@ class Engine:
                 session.add(HandoffRequest(contact_id=contact.id, message_id=message.id,
                                            urgent=effect.values.get("urgent", False),
                                            topic=effect.values.get("topic"), created_at=now))
+            elif effect.kind in unanswered.EFFECTS:
+                unanswered.apply(session, contact, message, effect, now)
             else:
                 raise ValueError(f"unknown effect {effect.kind!r}")
 

@@ -18,11 +18,13 @@ from datetime import datetime, time, timedelta
 
 from bot.clock import LIMA
 from bot.privacy.suppression import is_suppressed
-from flows import support
+from flows import knowledge, support
 from models import Contact, ConversationState
 
 QUIET_START, QUIET_END = time(21, 0), time(7, 0)  # Lima time; red climate alerts excepted
 VIOLENCE_TOPICS = {support.FLOW, "gbv", "gbv_support", "violence"}
+# Women's rights topics (land, documents, DEMUNA): answered when asked, never sent unasked (R5).
+PRIVATE_TOPICS = {"derechos"}
 WHATSAPP_WINDOW = timedelta(hours=24)
 
 
@@ -74,10 +76,19 @@ def is_violence_topic(topic: str | None) -> bool:
 
 
 def check_topic(topic: str | None) -> None:
-    """Refuse to create proactive messages about violence."""
+    """Refuse to create proactive messages about violence or women's rights."""
     if is_violence_topic(topic):
         raise RefusedTopic("never start a conversation about violence: no proactive messages "
                            f"on topic {topic!r}")
+    if topic and (topic.lower() in PRIVATE_TOPICS or is_private_knowledge(topic)):
+        raise RefusedTopic(f"women's rights are answered when asked, never sent unasked: {topic!r}")
+
+
+def is_private_knowledge(topic: str) -> bool:
+    """Tell whether `topic` is a knowledge-base topic or category never sent unasked."""
+    kb = knowledge.knowledge_base()
+    found = kb.topics.get(topic)
+    return topic in knowledge.PRIVATE_CATEGORIES or bool(found and found.private)
 
 
 def in_open_support(now: datetime):

@@ -13,6 +13,7 @@ from tests.console.conftest import (FARMER_PHONE, PASSWORD, VIOLENT_PHONE, csrf_
 from tests.fakes.signing import inbound_form, post_signed
 
 PAGES = {"dashboard": "/console/", "conversations": "/console/conversaciones",
+         "knowledge": "/console/conocimiento", "unanswered": "/console/preguntas",
          "review": "/console/revision", "retrain": "/console/reentrenar",
          "handoffs": "/console/derivaciones", "users": "/console/usuarios",
          "audit": "/console/auditoria", "campaigns": "/console/campanas",
@@ -29,7 +30,9 @@ POSTS = ["/console/revision/exportar", "/console/reentrenar", "/console/revision
          "/console/alertas/1/cancelar", "/console/alertas/subir", "/console/alertas/fuentes",
          "/console/alertas/fuentes/1/quitar", "/console/precios/subir",
          "/console/contactos/1/borrar",
-         "/console/textos/guardar", "/console/textos/subir"]
+         "/console/textos/guardar", "/console/textos/subir",
+         "/console/conocimiento/guardar", "/console/conocimiento/borradores/1/publicar",
+         "/console/preguntas/responder", "/console/preguntas/fuera"]
 
 # A query SQLAlchemy warns about (e.g. an accidental cartesian product) fails the test.
 pytestmark = pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")
@@ -58,7 +61,8 @@ def test_logged_out_reaches_only_the_login_page(console_app, conversations):
         assert client.post(path).status_code == 400, path  # and without a token, CSRF first
 
 
-@pytest.mark.parametrize("role", ["admin", "coordinator", "reviewer", "counsellor", "translator"])
+@pytest.mark.parametrize("role", ["admin", "coordinator", "reviewer", "counsellor", "translator",
+                                  "technician"])
 def test_every_role_on_every_page(as_role, role, conversations):
     client = as_role(role)
     for name, path in PAGES.items():
