@@ -231,7 +231,13 @@ def import_alerts(session: Session, path: Path, now: datetime | None = None) -> 
 
 
 def needs_review(data: dict, manual: bool) -> bool:
-    """Return whether an alert waits for a coordinator: a manual feed's, or an Alert for no region."""
+    """Return whether an alert waits for a coordinator: a manual feed's, or an Alert for no region.
+
+    A Cancel never waits: it only tells those already sent the alert it ends (an alert
+    someone approved, or an auto feed pushed) that it no longer holds.
+    """
+    if data["msg_type"] == "Cancel":
+        return False
     if manual:
         return True
     regions = {r for info in data["infos"] for area in info["areas"] for r in area["regions"]}

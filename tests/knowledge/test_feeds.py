@@ -182,6 +182,23 @@ def test_manual_feed_queues_nothing_until_approved_and_the_bot_says_not_confirme
         assert Facts(s, NOW).active_alerts("puno")[0].confirmed is True
 
 
+def test_a_manual_feeds_cancel_reaches_those_sent_at_once(app, db, feeds):
+    people = puno_people(db, 2)
+    feeds.serve_file("/cap/2.xml", "frost_red_update.xml")
+    feeds.serve_file("/cap/3.xml", "frost_red_cancel.xml")
+    entries = [("urn:frost:2", T0, "/cap/2.xml")]
+    new_feed(db, feeds.serve("/index.atom", body=atom(entries)), mode="manual")
+    poll(db)
+    with db.session() as s:
+        assert review.approve(s, review.find(s, "TEST-FEED-HELADA-2"), NOW) == 2
+        s.execute(update(OutboxMessage).values(status="delivered"))
+    entries.append(("urn:frost:3", T0, "/cap/3.xml"))
+    feeds.serve("/index.atom", body=atom(entries))
+    [result] = poll(db, NOW + timedelta(minutes=5))
+    assert (result.counts.cancelled, result.counts.pending, result.counts.pushes) == (1, 0, 2)
+    assert sorted(r.contact_id for r in queued(db) if ":Cancel:" in r.key) == people
+
+
 def test_the_bot_answers_a_pending_alert_marked_not_confirmed(app, db, feeds, ask):
     new_feed(db, feeds.serve_file("/one.xml", "frost_red.xml"), mode="manual")
     poll(db)
