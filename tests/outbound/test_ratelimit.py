@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from flows.gsm7 import segment_count
-from bot.outbound.ratelimit import RateLimiter, from_settings
+from bot.outbound.ratelimit import JITTER_MARGIN, RateLimiter, from_settings
 from bot.services import services
 from bot.outbound.sender import Sender
 from bot.settings import from_env
@@ -90,5 +90,31 @@ def test_the_sender_spends_each_sms_segments(database_url, fake_twilio):
     sender = Sender(services(app), clock=lambda: clock.now, sleep=clock.sleep)
     assert sender.run_once(NOON) == {"sent": 4}
     assert sorted(m["body"][:4] for m in fake_twilio.messages) == ["Hela", "Hela", "Hola", "Hola"]
-    assert clock.now == 3 + 3 + 1  # the last send waits for 3 + 3 + 1 segments before it
+    # The last send waits for 3 + 3 + 1 segments before it, and for the one before it to be
+    # out of the sender's window (one second plus JITTER_MARGIN).
+    assert clock.now == pytest.approx(3 + 3 + 1 + JITTER_MARGIN)
+    db.dispose()
+
+
+def test_ten_segments_a_second_hold_in_every_window_under_concurrency(database_url, fake_twilio):
+    """Real clock, 8 sends in flight: no second of arrivals at the fake Twilio exceeds 10 segments."""
+    app = outbox_app(database_url, fake_twilio, OUTBOX_RATE_SMS=10, OUTBOX_CONCURRENCY=8)
+    db = services(app).db
+    with db.session() as s:
+        short_ones, long_ones = add_contacts(s, 16), add_contacts(s, 4, start=910_000_100)
+    queue(db, short_ones, body="Hola", tag="short")
+    queue(db, long_ones, body=THREE_SEGMENTS, tag="long")
+    fake_twilio.reset()
+    sender = Sender(services(app))
+    try:
+        assert sender.concurrency == 8
+        assert sender.run_once(NOON) == {"sent": 20}
+    finally:
+        sender.close()
+    arrivals = sorted((r["at"], segment_count(r["form"]["Body"])) for r in fake_twilio.requests
+                      if r["method"] == "POST")
+    assert sum(n for _at, n in arrivals) == 16 + 4 * 3
+    busiest = max(sum(n for at, n in arrivals if start <= at < start + 1.0) for start, _n in arrivals)
+    assert busiest <= 10
+    assert arrivals[-1][0] - arrivals[0][0] >= (28 - 10) / 10  # and it did not wait much longer
     db.dispose()
