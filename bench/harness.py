@@ -68,7 +68,7 @@ def gunicorn(app: str, env: dict, *, workers: int = 2, worker_class: str = "sync
                                 start_new_session=True)
     try:
         wait_port(port, process=proc)
-        time.sleep(0.5)  # let both workers boot
+        wait_workers(f"http://127.0.0.1:{port}", workers, proc)
         yield f"http://127.0.0.1:{port}"
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -77,6 +77,31 @@ def gunicorn(app: str, env: dict, *, workers: int = 2, worker_class: str = "sync
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def wait_workers(base: str, workers: int, process, timeout: float = 120.0) -> None:
+    """Wait until every worker answers: the master listens before its workers have booted.
+
+    Ready when two rounds in a row of 4 requests a worker, sent at once, all answer within
+    half a second (any status: the baselines have no /livez).
+    """
+    import requests
+    from concurrent.futures import ThreadPoolExecutor
+
+    def probe(_i) -> float:
+        start = time.monotonic()
+        try:
+            requests.get(base + "/livez", timeout=5)
+        except requests.RequestException:
+            return 99.0
+        return time.monotonic() - start
+
+    deadline, good = time.monotonic() + timeout, 0
+    with ThreadPoolExecutor(4 * workers) as pool:
+        while good < 2:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise SystemExit(f"gunicorn workers at {base} not ready after {timeout:.0f} s")
+            good = good + 1 if max(pool.map(probe, range(4 * workers))) < 0.5 else 0
 
 
 def _has_control_socket_option() -> bool:

@@ -68,8 +68,8 @@ def requests_file(base: str, tag: str, n: int, directory: Path) -> Path:
 
 
 def drive(base: str, tag: str, seconds: float, per_second: int, directory: Path) -> dict:
-    """Warm up for a second, then measure for `seconds` with fresh requests."""
-    harness.wrk(base + "/webhooks/twilio", requests_file(base, f"w{tag}", 2 * per_second, directory), 1)
+    """Warm up for two seconds, then measure for `seconds` with fresh requests."""
+    harness.wrk(base + "/webhooks/twilio", requests_file(base, f"w{tag}", 3 * per_second, directory), 2)
     found = harness.wrk(base + "/webhooks/twilio",
                         requests_file(base, tag, int(seconds * per_second), directory), seconds)
     problems = []
