@@ -28,6 +28,7 @@ def runs(pg: str | None) -> list[list[str]]:
         ["broadcast.py", "--contacts", "3000", "--sends", "1500", "--workers", "1", "--latency", "0.15",
          *db],
         ["alert_pushes.py", "--contacts", "100000", *db],
+        ["webhook_mix.py", "--quick", *db],  # starts a Rasa server from the trained model
     ]
 
 
