@@ -36,6 +36,12 @@ def create_floor_table(engine) -> None:
                           "message_sid VARCHAR(64) NOT NULL UNIQUE, sender VARCHAR(40), body TEXT)"))
 
 
+def drop_floor_table(engine) -> None:
+    """Remove the floor's table (the database is left with Chaski's tables only)."""
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE IF EXISTS {FLOOR_TABLE}"))
+
+
 def floor() -> Flask:
     """Return the durable-floor app (see the module docstring)."""
     engine = make_engine(os.environ["BENCH_DATABASE_URL"])
