@@ -41,7 +41,7 @@ ANYDAY_SHIFT ?= +400d
 
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help run test test-anyday lint nlu nlu-eval setup venv venv-nlu model db chromium deploy-tools lock audit clean print-pythons
+.PHONY: help run test test-anyday lint nlu nlu-eval setup venv venv-nlu model db chromium deploy-tools lock audit clean print-pythons bench wrk
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -114,6 +114,17 @@ $(VENV_NLU)/.installed: nlu/requirements.txt nlu/constraints.txt
 	@echo "Installing Rasa 3.6 into $(VENV_NLU) (a few minutes and about 2.7 GB the first time)..."
 	$(VENV_NLU)/bin/pip install --disable-pip-version-check -q -r nlu/requirements.txt -c nlu/constraints.txt
 	touch $@
+
+# make bench BENCH_DATABASE_URL=postgresql://...: measure on PostgreSQL too (that database is EMPTIED).
+BENCH_DATABASE_URL ?=
+bench: venv wrk ## The quick benchmarks (bench/all.py): one table of figures, baselines, goals (never part of make test)
+	$(VENV)/bin/python bench/all.py $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL))
+
+# bench/webhook_throughput.py drives gunicorn with wrk (Debian's package).
+wrk: ## Install wrk for the webhook benchmark, only if missing (apt-get)
+	@command -v wrk >/dev/null || { echo "Installing wrk for the benchmarks (apt-get)..."; \
+		SUDO=$$(test "$$(id -u)" -eq 0 || echo sudo); \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q wrk; }
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
 chromium: ## Install Debian's Chromium for the browser tests, only if /usr/bin/chromium is missing

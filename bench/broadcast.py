@@ -35,7 +35,11 @@ from bot.channels.twilio import send_message  # noqa: E402
 from models import Broadcast, Contact, OutboxMessage, utcnow  # noqa: E402
 from tests.fakes.twilio_api import FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN, start_fake_twilio  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import record  # noqa: E402
+
 FIRST_FAKE = 910_000_000  # +51 910 000 000 upward: this project's FAKE bench range
+BUILD_GOAL, LATENCY_GOAL = 50_000, 100  # rows/s at 100,000 contacts; msg/s at 150 ms a call
 TEXT = {"es": "Alerta roja de helada en Junín esta noche: cubra sus cultivos y abrigue a sus animales.",
         "qu": "Paqarin chiri kanqa: chakraykita qataykuy."}
 
@@ -67,20 +71,27 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="sender threads in the second run")
     parser.add_argument("--quick", action="store_true", help="10,000 contacts and 1,000 sends")
     parser.add_argument("--database-url", help="database to EMPTY and use (default: a temp SQLite file)")
+    parser.add_argument("--latency", type=float, default=0.0,
+                        help="seconds the fake Twilio API takes to answer each call (e.g. 0.15)")
+    parser.add_argument("--concurrency", type=int, help="OUTBOX_CONCURRENCY (default: the setting's)")
+    parser.add_argument("--results", help="append the figures as JSON lines to this file (bench/all.py)")
     args = parser.parse_args()
     if args.quick:
         args.contacts, args.sends = 10_000, 1_000
     url = args.database_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.sqlite'}"
     logging.basicConfig(level=logging.WARNING)
-    fake = start_fake_twilio()
+    fake = start_fake_twilio(latency=args.latency)
     app = create_app({"DATABASE_URL": url, "TWILIO_ACCOUNT_SID": FAKE_ACCOUNT_SID,
                       "TWILIO_AUTH_TOKEN": FAKE_AUTH_TOKEN, "TWILIO_API_BASE_URL": fake.base_url,
-                      "TWILIO_SMS_FROM": "+51900000000", "OUTBOX_RATE_SMS": 0, "SECRET_KEY": "bench"})
+                      "TWILIO_SMS_FROM": "+51900000000", "OUTBOX_RATE_SMS": 0, "SECRET_KEY": "bench",
+                      **({"OUTBOX_CONCURRENCY": args.concurrency} if args.concurrency else {})})
     for name in ("werkzeug", "twilio", "bot", "alembic"):
         logging.getLogger(name).setLevel(logging.ERROR)
     svc = services(app)
     db = svc.db
-    print(f"database: {db.engine.dialect.name}; contacts: {args.contacts:,}; sends: {args.sends:,}")
+    print(f"database: {db.engine.dialect.name}; contacts: {args.contacts:,}; sends: {args.sends:,}; "
+          f"fake Twilio latency {args.latency * 1000:.0f} ms; {svc.settings.outbox_concurrency} calls "
+          "in flight per worker")
     reset_schema(url)
     timed(f"create {args.contacts:,} FAKE contacts", lambda: make_contacts(db, args.contacts))
 
@@ -114,11 +125,12 @@ def main() -> None:
                       .values(next_attempt_at=now))
 
     client = svc.twilio
-    _, plain_s = timed(f"plain loop: {args.sends:,} twilio client calls", lambda: [
+    plain_n = min(args.sends, 50) if args.latency else args.sends  # one call at a time: keep it short
+    _, plain_s = timed(f"plain loop: {plain_n:,} twilio client calls", lambda: [
         send_message(client, to=f"+51{FIRST_FAKE + i}", body=TEXT["es"], from_="+51900000000")
-        for i in range(args.sends)])
+        for i in range(plain_n)])
     rates = {}
-    for i, workers in enumerate((1, args.workers)):
+    for i, workers in enumerate(dict.fromkeys((1, args.workers))):
         make_due(i * args.sends)
         fake.reset()
         result, seconds = timed(f"sender, {workers} worker(s): {args.sends:,} rows",
@@ -127,7 +139,7 @@ def main() -> None:
         rates[workers] = args.sends / seconds
     with db.session() as s:
         total = s.scalar(select(func.count()).select_from(OutboxMessage))
-    plain_rate = args.sends / plain_s
+    plain_rate = plain_n / plain_s
     print(f"\n{'figure':<44}{'value':>12}")
     print(f"{'outbox rows built per second':<44}{counts['queued'] / build_s:>12,.0f}")
     print(f"{'plain twilio client loop, messages/s':<44}{plain_rate:>12,.0f}")
@@ -136,6 +148,19 @@ def main() -> None:
         print(f"{'  / plain loop':<44}{rate / plain_rate:>12.2f}")
     print(f"{'outbox rows in the database':<44}{total:>12,}")
     print("Twilio's own ceilings: 1 segment/s per long code, 30/s short code, ~80/s WhatsApp.")
+    dbname = "PostgreSQL" if db.engine.dialect.name == "postgresql" else "SQLite"
+    if args.latency == 0:
+        record(args.results, f"outbox build, {args.contacts:,} contacts, {dbname}",
+               counts["queued"] / build_s, "rows/s", goal=f">= {BUILD_GOAL:,}",
+               met=counts["queued"] / build_s >= BUILD_GOAL if args.contacts >= 100_000 else None)
+        record(args.results, f"plain twilio client loop, {dbname}", plain_rate, "msg/s", goal="(baseline)")
+        record(args.results, f"sender, 1 worker, 0 ms, {dbname}", rates[1], "msg/s",
+               baseline="plain loop", ratio=rates[1] / plain_rate, goal=">= 1.0 of plain loop",
+               met=rates[1] / plain_rate >= 1.0)
+    else:
+        record(args.results, f"sender, 1 worker, {args.latency * 1000:.0f} ms latency, {dbname}",
+               rates[1], "msg/s", baseline="plain loop", ratio=rates[1] / plain_rate,
+               goal=f">= {LATENCY_GOAL} msg/s", met=rates[1] >= LATENCY_GOAL)
     fake.stop()
     db.dispose()
 

@@ -34,15 +34,19 @@ class Services:
     @cached_property
     def twilio(self):
         """Return the Twilio REST client (None without credentials), built on first use."""
+        return self.new_twilio_client()
+
+    def new_twilio_client(self):
+        """Return a new Twilio REST client with its own pooled HTTP session (one per thread)."""
         s = self.settings
         return build_client(s.twilio_account_sid, s.twilio_auth_token,
                             api_base_url=s.twilio_api_base_url, timeout=s.twilio_timeout)
 
     def send(self, channel: str, phone: str, body: str | None, status_callback: str | None = None,
-             content_sid: str | None = None, content_variables: dict | None = None):
+             content_sid: str | None = None, content_variables: dict | None = None, client=None):
         """Send one message through Twilio on `channel` (the outbox's single way out)."""
         return metrics.observe_send(channel, channels.send(
-            self.twilio, self.settings, channel, phone, body, status_callback,
+            client or self.twilio, self.settings, channel, phone, body, status_callback,
             content_sid=content_sid, content_variables=content_variables))
 
 

@@ -84,6 +84,8 @@ class Settings:
                                             "first retry delay, doubled each time (max 1 h)")
     outbox_batch: int = setting(50, "OUTBOX_BATCH", int, "rows a sender claims at a time")
     outbox_workers: int = setting(4, "OUTBOX_WORKERS", int, "sender threads sharing the rate limit")
+    outbox_concurrency: int = setting(16, "OUTBOX_CONCURRENCY", int,
+                                      "Twilio requests each sender worker keeps in flight")
     sms_price_per_segment: float = setting(0.05, "SMS_PRICE_PER_SEGMENT", float,
                                            "USD, for broadcast preview")
     whatsapp_price_per_message: float = setting(0.05, "WHATSAPP_PRICE_PER_MESSAGE", float,

@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 _TWILIO_ORIGIN = re.compile(r"^https://(?:[A-Za-z0-9-]+\.)*twilio\.com(?::\d+)?(?=/|$)", re.I)
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _ERROR_PREFIX = re.compile(r"^Unable to \w+ record: ")
+# Twilio error codes the sender acts on: the person sent STOP; free-form WhatsApp outside 24 h.
+OPTED_OUT, OUTSIDE_WINDOW = 21610, 63016
 
 
 class BaseUrlHttpClient(TwilioHttpClient):

@@ -7,7 +7,6 @@ from functools import wraps
 from flask import Blueprint, Response, abort, request
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
-from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.conversations.engine import Inbound
 from bot.monitoring import metrics
@@ -55,11 +54,17 @@ def signature_required(view):
     return checked
 
 
+TWIML_HEAD = '<?xml version="1.0" encoding="UTF-8"?><Response>'
+# The characters XML text must not hold raw; the rest passes through as Twilio's own library writes it.
+_XML_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
 def twiml(replies: list[str]) -> Response:
-    response = MessagingResponse()
-    for text in replies:
-        response.message(text)
-    return Response(str(response), mimetype="application/xml")
+    """Return the TwiML answer: one <Message> per reply (an empty <Response/> for none)."""
+    if not replies:
+        return Response(TWIML_HEAD[:-1] + " />", mimetype="application/xml")
+    messages = "".join(f"<Message>{text.translate(_XML_TEXT)}</Message>" for text in replies)
+    return Response(f"{TWIML_HEAD}{messages}</Response>", mimetype="application/xml")
 
 
 @bp.post("")

@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,7 @@ from bot.outbound import policy
 from bot.privacy import contacts as stored, erasure, suppression
 from bot.translations import store as texts
 from bot.db import Database
+from bot.outbound.outbox import dialect_insert
 from bot.conversations.facts import Facts
 from bot.topics import unanswered
 from bot.topics.store import PublishedCache
@@ -90,10 +91,6 @@ class Engine:
         if country(phone) not in self.countries:  # the service is for these countries only
             log.info("inbound from a number of %s: answered, nothing stored", country(phone))
             return self._outcome([t("foreign_number")], channel)
-        if inbound.sid:
-            stored = self._stored_reply(inbound.sid, channel)
-            if stored:
-                return stored
         body, truncated = self._cut(inbound.body or "", inbound.sid)
         parse = self._classify(body, inbound.num_media)
         for attempt in (1, 2):
@@ -101,10 +98,7 @@ class Engine:
                 with self.db.session() as session:
                     return self._turn(session, phone, channel, inbound, body, truncated, parse, now)
             except IntegrityError:
-                # A concurrent request stored the same SID or created the same contact first.
-                stored = self._stored_reply(inbound.sid, channel) if inbound.sid else None
-                if stored:
-                    return stored
+                # A concurrent request created the same contact first: the second try finds it.
                 if attempt == 2:
                     log.exception("could not store message from %s", mask(phone))
             except Exception:  # noqa: BLE001 - every failure still answers the user
@@ -135,54 +129,66 @@ class Engine:
             log.exception("classifier failed")
             return Parse(body, "out_of_scope", 0.0, source="unavailable")
 
-    def _stored_reply(self, sid: str, channel: str) -> Outcome | None:
-        with self.db.session() as session:
-            inbound = session.scalar(select(Message).where(Message.twilio_sid == sid))
-            if inbound is None:
-                return None
-            replies = session.scalars(
-                select(Message.body).where(Message.reply_to_id == inbound.id).order_by(Message.id)
-            ).all()
-            log.info("duplicate MessageSid %s: answering with the stored reply", sid)
-            # A redacted reply (support conversation) is not kept: repeat the numbers instead.
-            replies = [r if r is not None else render(support.emergency_text(), channel)
-                       for r in replies]
-            return Outcome(replies, duplicate=True, contact_id=inbound.contact_id,
-                           flow=inbound.flow, segments=[segment_count(r) for r in replies])
+    @staticmethod
+    def _stored_reply(session: Session, sid: str, channel: str) -> Outcome:
+        """Return the replies already given to inbound message `sid` (a duplicate)."""
+        inbound = session.execute(select(Message.id, Message.contact_id, Message.flow)
+                                  .where(Message.twilio_sid == sid)).one()
+        replies = session.scalars(
+            select(Message.body).where(Message.reply_to_id == inbound.id).order_by(Message.id)).all()
+        log.info("duplicate MessageSid %s: answering with the stored reply", sid)
+        # A redacted reply (support conversation) is not kept: repeat the numbers instead.
+        replies = [r if r is not None else render(support.emergency_text(), channel) for r in replies]
+        return Outcome(replies, duplicate=True, contact_id=inbound.contact_id,
+                       flow=inbound.flow, segments=[segment_count(r) for r in replies])
 
     def _turn(self, session: Session, phone: str, channel: str, inbound: Inbound,
               body: str, truncated: bool, parse: Parse, now: datetime) -> Outcome:
-        contact = session.scalar(select(Contact).where(Contact.phone == phone))
+        """Read what the turn needs, answer, then write it all: the turn's one transaction.
+
+        Reads come first and every write last, so that SQLite's write lock is held only
+        for the few statements at the end. The first write is the inbound row, INSERT ...
+        ON CONFLICT (twilio_sid) DO NOTHING: a repeated MessageSid inserts nothing, the
+        turn is rolled back and the stored reply is answered (the dedupe check).
+        """
+        # One query: the contact, her conversation state, whether a survey may await an answer.
+        found = session.execute(
+            select(Contact, ConversationState, surveys.has_open_turn())
+            .outerjoin(ConversationState, ConversationState.contact_id == Contact.id)
+            .where(Contact.phone == phone)).first()
+        contact, state_row, in_survey = found if found else (None, None, False)
         is_new = contact is None
         if is_new:
-            contact = Contact(phone=phone, channels=[], created_at=now,
+            contact = Contact(phone=phone, channels=[], created_at=now, language="es",
                               profile={"demo": True} if is_demo(session) else {})
             if policy.suppressed(session, phone, self.suppression_key):
                 contact.opted_out_at = now  # erased after STOP: STOP still holds
-            session.add(contact)
-        contact.add_channel(channel)
-        contact.last_inbound_at = now
-        if channel == "whatsapp":
-            contact.last_whatsapp_inbound_at = now
-        session.flush()
-
-        state_row = session.scalar(
-            select(ConversationState).where(ConversationState.contact_id == contact.id))
-        if state_row is not None and state_row.expires_at <= now:
-            session.delete(state_row)
-            state_row = None
-        state = State(state_row.flow, state_row.step, state_row.data) if state_row else None
+        expired = state_row is not None and state_row.expires_at <= now
+        live_row = None if expired else state_row
+        state = State(live_row.flow, live_row.step, live_row.data) if live_row else None
 
         ctx = Ctx(self._view(contact, is_new, now), channel, body, parse, state, now,
                   facts=Facts(session, now, exercises=contact.is_demo),
                   kb=self.topics.current(session),
-                  survey=None if is_new else surveys.open_turn(
-                      session, contact, now, state_row.updated_at if state_row else None),
+                  survey=None if not in_survey else surveys.open_turn(
+                      session, contact, now, live_row.updated_at if live_row else None),
                   stored_data=lambda: stored.summary(session, contact))
         result = self._respond(ctx)
-        message = self._record_inbound(session, contact, channel, inbound, body, truncated, parse,
-                                       result, now)
-        self._apply(session, contact, message, result, now)
+        replies = [render(text, channel) for text in result.replies]
+
+        # ---- writes: everything below is one short burst before the commit ----
+        if is_new:
+            self._touch(contact, channel, now)
+            session.add(contact)
+            session.flush()  # a concurrent first message from her: IntegrityError, tried again
+        message_id = self._record_inbound(session, contact, channel, inbound, body, truncated,
+                                          parse, result, now)
+        if message_id is None:  # this MessageSid was stored before: change nothing
+            session.rollback()
+            return self._stored_reply(session, inbound.sid, channel)
+        if not is_new:
+            self._touch(contact, channel, now)
+        self._apply(session, contact, message_id, channel, result, now)
         kinds = {effect.kind for effect in result.effects}
         if "opt_in" in kinds:  # her own ALTA lifts the suppression of an earlier erasure
             suppression.lift(session, contact.phone, self.suppression_key)
@@ -191,16 +197,24 @@ class Engine:
             return self._outcome(result.replies, channel)
         if result.sensitive:  # no survey question ever follows a conversation about violence
             surveys.end_open(session, contact.id, "left", now)
-        self._save_state(session, contact, state_row, result.state, now)
-        replies = [render(text, channel) for text in result.replies]
-        private = message.redacted  # replies can reveal what was asked (a place, a centre)
-        for text in replies:
-            session.add(Message(contact_id=contact.id, direction="out", channel=channel,
-                                body=None if private else text, redacted=private, status="replied",
-                                segments=segment_count(text), flow=result.flow,
-                                reply_to_id=message.id, entities={}, created_at=now))
+        self._save_state(session, contact, state_row, result.state, now)  # an expired row is reused
+        private = result.sensitive  # replies can reveal what was asked (a place, a centre)
+        if replies:
+            session.execute(insert(Message), [
+                dict(contact_id=contact.id, direction="out", channel=channel,
+                     body=None if private else text, redacted=private, status="replied",
+                     segments=segment_count(text), flow=result.flow, reply_to_id=message_id,
+                     entities={}, created_at=now, updated_at=now) for text in replies])
         return Outcome(replies, contact_id=contact.id, flow=result.flow,
                        segments=[segment_count(r) for r in replies])
+
+    @staticmethod
+    def _touch(contact: Contact, channel: str, now: datetime) -> None:
+        """Record that the contact wrote to us on `channel` now."""
+        contact.add_channel(channel)
+        contact.last_inbound_at = now
+        if channel == "whatsapp":
+            contact.last_whatsapp_inbound_at = now
 
     @staticmethod
     def _view(contact: Contact, is_new: bool, now: datetime) -> ContactView:
@@ -216,21 +230,25 @@ class Engine:
         return flows.respond(ctx)
 
     @staticmethod
-    def _record_inbound(session, contact, channel, inbound, body, truncated, parse, result, now):
+    def _record_inbound(session, contact, channel, inbound, body, truncated, parse, result,
+                        now) -> int | None:
+        """Insert the inbound row; return its id, or None when its MessageSid is stored already."""
         sensitive = result.sensitive  # decided by flows.router.respond, the one place
-        message = Message(
+        row = dict(
             contact_id=contact.id, direction="in", channel=channel, twilio_sid=inbound.sid,
             body=None if sensitive else body, redacted=sensitive, status="received",
             num_media=inbound.num_media, truncated=truncated, intent=parse.intent,
             confidence=parse.confidence, entities={} if sensitive else parse.entities,
-            nlu_source=parse.source, flow=result.flow, created_at=now,
+            nlu_source=parse.source, flow=result.flow, created_at=now, updated_at=now,
         )
-        session.add(message)
-        session.flush()
-        return message
+        stmt = dialect_insert(session)(Message).values(**row).returning(Message.id)
+        if inbound.sid:
+            stmt = stmt.on_conflict_do_nothing(index_elements=["twilio_sid"])
+        return session.scalar(stmt)
 
     @staticmethod
-    def _apply(session: Session, contact: Contact, message: Message, result: Result, now) -> None:
+    def _apply(session: Session, contact: Contact, message_id: int, channel: str, result: Result,
+               now) -> None:
         for effect in result.effects:
             if effect.kind == "erase":
                 continue  # done last, by _turn
@@ -240,7 +258,7 @@ class Engine:
             elif effect.kind == "opt_in":
                 contact.opted_out_at = None
             elif effect.kind == "consent":
-                contact.consent_at, contact.consent_channel = now, message.channel
+                contact.consent_at, contact.consent_channel = now, channel
                 contact.consent_version = consent_version()
             elif effect.kind == "set_profile":
                 for key in ("language", "region", "province"):
@@ -251,11 +269,11 @@ class Engine:
             elif effect.kind == "survey":
                 surveys.record_answer(session, contact.id, effect.values, now)
             elif effect.kind == "handoff":
-                session.add(HandoffRequest(contact_id=contact.id, message_id=message.id,
+                session.add(HandoffRequest(contact_id=contact.id, message_id=message_id,
                                            urgent=effect.values.get("urgent", False),
                                            topic=effect.values.get("topic"), created_at=now))
             elif effect.kind in unanswered.EFFECTS:
-                unanswered.apply(session, contact, message, effect, now)
+                unanswered.apply(session, contact, message_id, result.sensitive, effect, now)
             else:
                 raise ValueError(f"unknown effect {effect.kind!r}")
 
@@ -285,6 +303,7 @@ class Engine:
                                           data=state.data, expires_at=expires, updated_at=now))
         else:
             row.flow, row.step, row.data, row.expires_at = state.flow, state.step, state.data, expires
+            row.updated_at = now
 
     @staticmethod
     def _outcome(replies: list[str], channel: str) -> Outcome:

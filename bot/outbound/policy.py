@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
+from sqlalchemy import case
+
 from bot.clock import LIMA
 from bot.privacy.suppression import is_suppressed
 from flows import knowledge, support
@@ -100,6 +102,14 @@ def in_open_support(now: datetime):
 def inside_whatsapp_window(last_inbound: datetime | None, now: datetime) -> bool:
     """Tell whether free-form WhatsApp is allowed: the contact wrote within the last 24 hours."""
     return last_inbound is not None and now - last_inbound < WHATSAPP_WINDOW
+
+
+def free_text_channel_sql(now: datetime):
+    """Return free_text_channel as an SQL expression on Contact (for INSERT ... SELECT)."""
+    from bot.proactive.audience import uses_channel  # audience imports this module
+
+    return case((uses_channel("whatsapp") & (Contact.last_whatsapp_inbound_at > now - WHATSAPP_WINDOW),
+                 "whatsapp"), else_="sms")
 
 
 def free_text_channel(contact, now: datetime) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from bot import channels
@@ -28,6 +28,10 @@ def recover(sender, now: datetime) -> list[str]:
     stale = (select(OutboxMessage.id, OutboxMessage.claimed_at)
              .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at <= now - sender.lease)
              .order_by(OutboxMessage.id).limit(sender.batch))
+    siblings = sorted(set(sender.siblings) - {sender.name})
+    if siblings:  # live workers of this process: their rows may be in flight, never taken over
+        stale = stale.where(or_(OutboxMessage.claimed_by.is_(None),
+                                OutboxMessage.claimed_by.notin_(siblings)))
     with sender.db.session() as s:
         candidates = s.execute(stale).all()
         taken = []

@@ -25,8 +25,12 @@ Never twice, never lost — how:
   crash before the request left) and resending duplicates them in the other.
   A sender that stalls between its claim and the request (a loaded machine, a
   long rate-limit wait) gives the row back unsent once half the lease is gone,
-  so the takeover never races its request. The remaining gap: a request
-  delayed on its way to Twilio longer than half the lease.
+  so the takeover never races its request; and the worker threads of one
+  sender process never take over each other's rows (they are alive, their
+  requests may be in flight). The remaining gap: a request delayed on its way
+  to Twilio longer than half the lease.
+* Sends overlap (bot/outbound/concurrent.py): each worker keeps up to
+  OUTBOX_CONCURRENCY Twilio requests in flight, each thread with its own client.
 """
 from __future__ import annotations
 
@@ -43,6 +47,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
+from bot.channels.twilio import OPTED_OUT, OUTSIDE_WINDOW
+from bot.outbound.concurrent import ConcurrentDelivery
 from bot.outbound.outbox import stop_after_carrier_opt_out
 from bot.outbound.policy import (in_open_support, in_quiet_hours, inside_whatsapp_window,
                                  is_violence_topic, opted_out, quiet_hours_end)
@@ -52,7 +58,6 @@ from models import Contact, ConversationState, Message, OutboxMessage, utcnow
 from models.heartbeats import SENDER, beat
 
 log = logging.getLogger(__name__)
-OPTED_OUT, OUTSIDE_WINDOW = 21610, 63016
 MAX_BACKOFF = timedelta(hours=1)
 HEARTBEAT_SECONDS = 10.0  # how often a running sender records it is alive (/healthz)
 
@@ -66,6 +71,9 @@ def run_workers(services, workers: int, once: bool = True, progress=None,
     first = Sender(services, batch=batch)
     senders = [first] + [Sender(services, limiter=first.limiter, batch=batch)
                          for _ in range(workers - 1)]
+    alive = {sender.name for sender in senders}  # none takes over a row a sibling is sending
+    for sender in senders:
+        sender.siblings = alive
     lock, totals, errors = threading.Lock(), {}, []
 
     def report(n):
@@ -90,17 +98,20 @@ def run_workers(services, workers: int, once: bool = True, progress=None,
         thread.start()
     for thread in threads:
         thread.join()
+    for sender in senders:
+        sender.close()
     if errors:
         raise errors[0]
     return totals
 
 
-class Sender:
+class Sender(ConcurrentDelivery):
     """Send due outbox rows; several may run at once on PostgreSQL."""
 
     def __init__(self, services, *, name: str | None = None, clock=time.monotonic,
                  sleep=time.sleep, now=utcnow, limiter: RateLimiter | None = None,
-                 batch: int | None = None):
+                 batch: int | None = None, concurrency: int | None = None):
+        """`concurrency` (OUTBOX_CONCURRENCY): Twilio requests in flight; 1 sends one by one."""
         s = services.settings
         self.services, self.db, self.settings = services, services.db, s
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -110,6 +121,9 @@ class Sender:
         self.batch = batch or s.outbox_batch
         self.status_callback = f"{s.public_url}/webhooks/twilio/status" if s.public_url else None
         self.postgres = self.db.engine.dialect.name == "postgresql"
+        self.concurrency = max(1, concurrency or s.outbox_concurrency)
+        self._local = threading.local()  # each sending thread's own Twilio client
+        self.siblings = {self.name}  # the live senders of this process (run_workers)
 
     # ---- the loop --------------------------------------------------------
     def run_once(self, now: datetime | None = None) -> dict:
@@ -122,9 +136,12 @@ class Sender:
         if not claimed:
             return counts
         with self.db.engine.connect() as conn:  # one connection for the batch: no pool round trips
-            for row_id in claimed:
-                outcome = self.deliver(row_id, fixed or self.now(), conn)
-                counts[outcome] = counts.get(outcome, 0) + 1
+            if self.concurrency > 1:
+                outcomes = self.deliver_batch(claimed, fixed, conn)
+            else:
+                outcomes = [self.deliver(row_id, fixed or self.now(), conn) for row_id in claimed]
+        for outcome in outcomes:
+            counts[outcome] = counts.get(outcome, 0) + 1
         return counts
 
     def _claim_limit(self) -> int:
@@ -297,12 +314,12 @@ class Sender:
             return "body"
         return "template" if row.content_sid else "no_template"
 
-    def _send(self, channel: str, phone: str, row: OutboxMessage, plan: str):
+    def _send(self, channel: str, phone: str, row: OutboxMessage, plan: str, client=None):
         if plan == "template":
             return self.services.send(channel, phone, None, self.status_callback,
                                       content_sid=row.content_sid,
-                                      content_variables=row.content_variables or {})
-        return self.services.send(channel, phone, row.body, self.status_callback)
+                                      content_variables=row.content_variables or {}, client=client)
+        return self.services.send(channel, phone, row.body, self.status_callback, client=client)
 
     def _record(self, s: Session, row: OutboxMessage, result, plan: str, now: datetime) -> str:
         """Store Twilio's answer on the row, only while our claim holds; return the outcome."""

@@ -16,12 +16,13 @@ from dataclasses import replace
 from datetime import datetime
 from types import SimpleNamespace
 
-from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy import Boolean, Integer, String, Text, and_, cast, exists, false, literal, or_, select
 from sqlalchemy.orm import Session
 
 from bot.conversations.facts import Facts
-from bot.outbound.outbox import cancel_queued, enqueue_many
-from bot.outbound.policy import free_text_channel, reachable
+from bot.outbound.outbox import cancel_queued, dialect_insert, enqueue_many
+from bot.outbound.policy import (check_topic, first_attempt_at, free_text_channel, free_text_channel_sql,
+                                 reachable)
 from flows import climate
 from flows.catalog import t
 from flows.fit import fits, shorten
@@ -29,6 +30,7 @@ from flows.places import REGION_NAMES
 from flows.records import AlertView
 from models import Alert, Contact, OutboxMessage, Subscription
 from models.alerts import CURRENT
+from models.base import UTCDateTime
 
 TOPIC, SOURCE = "alerts", "alert"
 DELIVERED = ("sending", "sent", "delivered", "read")  # the person may have read the old alert
@@ -63,17 +65,50 @@ def queue_alert_pushes(session: Session, alert: Alert, now: datetime) -> int:
     regions = sorted({r for _info, view in views for r in view.regions})
     hazards = sorted({h for _info, view in views for h in view.hazards})
     red = any(view.level == "rojo" for _info, view in views)
-    rows, bodies = [], {}
-    for contact in _recipients(session, regions, hazards, red, informed):
-        info, view = _for_language(views, contact.language)
-        region = contact.region if contact.region in view.regions else (view.regions or ("",))[0]
-        lang = contact.language or "es"
-        if (info.id, lang, region) not in bodies:  # thousands of people share a few texts
-            bodies[info.id, lang, region] = alert_text(view, lang, REGION_NAMES.get(region, region),
-                                                       update=alert.msg_type == "Update")
-        rows.append(_row(alert, contact, bodies[info.id, lang, region], view.ends_at,
-                         red and view.level == "rojo", now))
-    return enqueue_many(session, rows, now)
+    audience = _audience(regions, hazards, red, informed)
+    if audience is None:
+        return 0
+    # Thousands of people share a few texts: one INSERT ... SELECT per (language, region) of them.
+    groups = session.execute(select(Contact.language, Contact.region).where(*audience)
+                             .group_by(Contact.language, Contact.region)).all()
+    added = 0
+    for language, contact_region in groups:
+        info, view = _for_language(views, language)
+        region = contact_region if contact_region in view.regions else (view.regions or ("",))[0]
+        lang = language or "es"
+        body = alert_text(view, lang, REGION_NAMES.get(region, region), update=alert.msg_type == "Update")
+        same = [_is(Contact.language, language), _is(Contact.region, contact_region)]
+        added += _insert_select(session, alert, [*audience, *same], body, view.ends_at,
+                                red and view.level == "rojo", now)
+    return added
+
+
+def _is(column, value):
+    """Return `column = value`, or IS NULL for None."""
+    return column.is_(None) if value is None else column == value
+
+
+def _insert_select(session: Session, alert: Alert, where: list, body: str, not_after: datetime,
+                   urgent: bool, now: datetime) -> int:
+    """Write one push per contact matching `where`, all with `body`, in one statement; return how many."""
+    check_topic(TOPIC)
+    stamp = literal(now, UTCDateTime())
+    columns = {
+        "key": literal(f"{key_prefix(alert.identifier)}{alert.msg_type}:contact:", String)
+        + cast(Contact.id, String),
+        "source": literal(SOURCE, String), "contact_id": Contact.id,
+        "channel": free_text_channel_sql(now), "body": literal(body, Text),
+        "topic": literal(TOPIC, String), "urgent": literal(bool(urgent), Boolean),
+        "not_after": literal(not_after, UTCDateTime()), "status": literal("queued", String),
+        "attempts": literal(0, Integer),
+        "next_attempt_at": literal(first_attempt_at(now, urgent), UTCDateTime()),
+        "created_at": stamp, "updated_at": stamp,
+    }
+    stmt = (dialect_insert(session)(OutboxMessage)
+            .from_select(list(columns), select(*columns.values()).where(*where).order_by(Contact.id))
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(OutboxMessage.id))
+    return len(session.execute(stmt).all())
 
 
 def _queue_cancel(session: Session, alert: Alert, replaced: list[Alert], now: datetime) -> int:
@@ -144,11 +179,10 @@ def _for_language(views: list[tuple], language: str | None) -> tuple:
     return views[0]
 
 
-def _recipients(session: Session, regions: list[str], hazards: list[str], red: bool,
-                informed=None) -> list:
-    """Return consenting, not-stopped subscribers of these regions (all there if red) and `informed`."""
+def _audience(regions: list[str], hazards: list[str], red: bool, informed=None) -> list | None:
+    """Return the conditions on Contact of who hears of a warning (None: it names no region)."""
     if not regions:
-        return []
+        return None
     subscribed = exists().where(
         Subscription.contact_id == Contact.id, Subscription.kind == "alerts",
         Subscription.status == "active",
@@ -158,9 +192,7 @@ def _recipients(session: Session, regions: list[str], hazards: list[str], red: b
     audience = or_(subscribed, Contact.region.in_(regions)) if red else subscribed
     if informed is not None:
         audience = or_(audience, Contact.id.in_(informed))
-    return session.execute(select(*RECIPIENT_COLUMNS).where(
-        *reachable(), audience)
-        .order_by(Contact.id)).all()
+    return [*reachable(), audience]
 
 
 def alert_text(view: AlertView, lang: str, region_name: str, update: bool = False) -> str:

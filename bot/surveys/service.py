@@ -265,6 +265,16 @@ def send(session: Session, s: Survey, segment: dict, now: datetime, progress=Non
 
 
 # ---- answers (the engine calls these inside the turn's transaction) ----
+def has_open_turn():
+    """Return the SQL condition "the contact may have an open survey question" (for Contact rows).
+
+    The engine reads it with the contact, so that open_turn runs only when it can find something.
+    """
+    return (select(SurveyParticipant.id).join(Survey, Survey.id == SurveyParticipant.survey_id)
+            .where(SurveyParticipant.contact_id == Contact.id, SurveyParticipant.status.in_(OPEN),
+                   Survey.status == "sending").exists())
+
+
 def open_turn(session: Session, contact: Contact, now: datetime,
               flow_asked_at: datetime | None = None) -> flow.SurveyTurn | None:
     """Return the contact's open survey question, newest survey first, or None.

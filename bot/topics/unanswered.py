@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from bot.clock import LIMA
 from bot.training.similar import alike
 from flows.matching import words as stems
-from models import Contact, Message, UnansweredQuestion
+from models import Contact, UnansweredQuestion
 
 EFFECTS = ("unanswered", "feedback_asked")
 OPEN = ("open", "answered")
@@ -23,16 +23,17 @@ def feedback_due(contact: Contact, now: datetime) -> bool:
     return (contact.profile or {}).get("feedback_asked") != now.astimezone(LIMA).date().isoformat()
 
 
-def apply(session: Session, contact: Contact, message: Message, effect, now: datetime) -> None:
+def apply(session: Session, contact: Contact, message_id: int, private: bool, effect,
+          now: datetime) -> None:
     """Record an unanswered question, or that the rating was asked today."""
     if effect.kind == "feedback_asked":
         contact.profile = {**(contact.profile or {}),
                            "feedback_asked": now.astimezone(LIMA).date().isoformat()}
         return
     text = (effect.values.get("text") or "").strip()
-    if not text or message.redacted:  # nothing of a private conversation reaches the inbox
+    if not text or private:  # nothing of a private conversation reaches the inbox
         return
-    session.add(UnansweredQuestion(contact_id=contact.id, message_id=message.id, text=text[:500],
+    session.add(UnansweredQuestion(contact_id=contact.id, message_id=message_id, text=text[:500],
                                    reason=effect.values.get("reason", "unmatched"),
                                    topic_id=effect.values.get("topic"), created_at=now))
 

@@ -12,6 +12,7 @@ import json
 import math
 import re
 import threading
+import time
 import uuid
 from datetime import datetime, timezone
 from email.utils import format_datetime
@@ -67,9 +68,11 @@ class _Fail(Exception):
 class FakeTwilioAPI:
     """A real HTTP server on 127.0.0.1 that behaves like Twilio's Messages API."""
 
-    def __init__(self, account_sid: str = FAKE_ACCOUNT_SID, auth_token: str = FAKE_AUTH_TOKEN):
-        """Configure the fake; call start() or use it as a context manager."""
+    def __init__(self, account_sid: str = FAKE_ACCOUNT_SID, auth_token: str = FAKE_AUTH_TOKEN,
+                 latency: float = 0.0):
+        """Configure the fake; `latency` seconds are spent on every request (0: answer at once)."""
         self.account_sid, self.auth_token = account_sid, auth_token
+        self.latency = latency
         self.requests: list[dict] = []
         self.messages: list[dict] = []
         self._failures: list[tuple[int, int, str]] = []
@@ -168,10 +171,10 @@ class FakeTwilioAPI:
     def _dispatch(self, request: Request) -> Response:
         form = {k: (v[0] if len(v) == 1 else v) for k, v in request.form.lists()}
         record = {"method": request.method, "path": request.path, "form": form,
-                  "auth_ok": self._auth_ok(request), "status": None}
+                  "auth_ok": self._auth_ok(request), "status": None, "at": time.monotonic()}
         with self._lock:
             self.requests.append(record)
-            delay = self._delays.pop(0) if self._delays else 0
+            delay = (self._delays.pop(0) if self._delays else 0) + self.latency
             self._in_flight += 1
         try:
             if delay:
@@ -276,6 +279,6 @@ class FakeTwilioAPI:
 
 
 def start_fake_twilio(account_sid: str = FAKE_ACCOUNT_SID,
-                      auth_token: str = FAKE_AUTH_TOKEN) -> FakeTwilioAPI:
-    """Start a FakeTwilioAPI; the caller stops it."""
-    return FakeTwilioAPI(account_sid, auth_token).start()
+                      auth_token: str = FAKE_AUTH_TOKEN, latency: float = 0.0) -> FakeTwilioAPI:
+    """Start a FakeTwilioAPI (answering after `latency` seconds); the caller stops it."""
+    return FakeTwilioAPI(account_sid, auth_token, latency).start()

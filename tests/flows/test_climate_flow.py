@@ -168,7 +168,7 @@ def test_the_engine_never_records_a_subscription_without_consent(app, db):
         contact = Contact(phone=FAKE_PHONE, channels=[], profile={}, created_at=NOW)
         s.add(contact)
         s.flush()
-        Engine._apply(s, contact, None, Result([], "x", effects=[Effect("subscribe", {
+        Engine._apply(s, contact, None, "sms", Result([], "x", effects=[Effect("subscribe", {
             "kind": "alerts", "hazard": "helada", "region": "puno"})]), NOW)
     with db.session() as s:
         assert s.scalar(select(Subscription)) is None

@@ -1,14 +1,20 @@
 """The sender's rate limit: SMS cost their segments, WhatsApp messages cost one; no real time."""
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
+from twilio.rest import Client
 
 from flows.gsm7 import segment_count
-from bot.outbound.ratelimit import RateLimiter, from_settings
+from bot.outbound.ratelimit import JITTER_MARGIN, RateLimiter, from_settings
 from bot.services import services
+from bot.channels.twilio import BaseUrlHttpClient
 from bot.outbound.sender import Sender
 from bot.settings import from_env
 from tests.fakes.outbox import NOON, add_contacts, outbox_app
+from tests.fakes.twilio_api import FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN
 from tests.outbound.test_sender import queue
 
 THREE_SEGMENTS = "Helada fuerte esta noche en las partes altas. " * 8  # 368 GSM-7 characters
@@ -90,5 +96,48 @@ def test_the_sender_spends_each_sms_segments(database_url, fake_twilio):
     sender = Sender(services(app), clock=lambda: clock.now, sleep=clock.sleep)
     assert sender.run_once(NOON) == {"sent": 4}
     assert sorted(m["body"][:4] for m in fake_twilio.messages) == ["Hela", "Hela", "Hola", "Hola"]
-    assert clock.now == 3 + 3 + 1  # the last send waits for 3 + 3 + 1 segments before it
+    # The last send waits for 3 + 3 + 1 segments before it, and for the one before it to be
+    # out of the sender's window (one second plus JITTER_MARGIN).
+    assert clock.now == pytest.approx(3 + 3 + 1 + JITTER_MARGIN)
+    db.dispose()
+
+
+def test_ten_segments_a_second_hold_in_every_window_under_concurrency(database_url, fake_twilio,
+                                                                       monkeypatch):
+    """Real clock, 8 sends in flight: no second of requests the twilio library sends exceeds 10 segments.
+
+    Each request is timed as the library hands it to its HTTP client (what the limiter
+    controls; the fake's own arrival times add its server's thread scheduling on a busy machine).
+    """
+    app = outbox_app(database_url, fake_twilio, OUTBOX_RATE_SMS=10, OUTBOX_CONCURRENCY=8)
+    sent, lock = [], threading.Lock()
+
+    class Timed(BaseUrlHttpClient):
+        def request(self, method, url, *args, **kwargs):
+            if method == "POST":
+                with lock:
+                    sent.append((time.monotonic(), segment_count(kwargs["data"]["Body"])))
+            return super().request(method, url, *args, **kwargs)
+
+    svc = services(app)
+    monkeypatch.setattr(svc, "new_twilio_client", lambda: Client(
+        FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN, http_client=Timed(api_base_url=fake_twilio.base_url)))
+    db = svc.db
+    with db.session() as s:
+        short_ones, long_ones = add_contacts(s, 16), add_contacts(s, 4, start=910_000_100)
+    queue(db, short_ones, body="Hola", tag="short")
+    queue(db, long_ones, body=THREE_SEGMENTS, tag="long")
+    fake_twilio.reset()
+    sender = Sender(svc)
+    try:
+        assert sender.concurrency == 8
+        assert sender.run_once(NOON) == {"sent": 20}
+    finally:
+        sender.close()
+    assert len(fake_twilio.messages) == 20
+    sent.sort()
+    assert sum(n for _at, n in sent) == 16 + 4 * 3
+    busiest = max(sum(n for at, n in sent if start <= at < start + 1.0) for start, _n in sent)
+    assert busiest <= 10
+    assert sent[-1][0] - sent[0][0] >= (28 - 10) / 10  # and it did not wait much longer
     db.dispose()

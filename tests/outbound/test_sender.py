@@ -9,6 +9,7 @@ from sqlalchemy import select
 from bot.outbound.outbox import enqueue
 from bot.outbound.policy import RefusedTopic
 from bot.services import services
+from bot.outbound.ratelimit import JITTER_MARGIN
 from bot.outbound.sender import RateLimiter, Sender
 from models import Contact, ConversationState, Message, OutboxMessage, utcnow
 from tests.fakes.signing import post_signed
@@ -69,9 +70,12 @@ def test_sender_honours_the_configured_rate(database_url, fake_twilio):
     with services(app).db.session() as s:
         contacts = add_contacts(s, 9)
     queue(services(app).db, contacts)
-    sender = Sender(services(app), clock=lambda: clock[0], sleep=sleep)
+    # One send at a time: the sleeps then add up on the fake clock (threads would overlap them).
+    sender = Sender(services(app), clock=lambda: clock[0], sleep=sleep, concurrency=1)
     assert sender.run_once(NOON) == {"sent": 9}
-    assert sum(slept) == pytest.approx(2.0, abs=0.05)  # 9 sends at 4/s need 8 gaps of 0.25 s
+    # 9 sends at 4/s need 8 gaps of 0.25 s, and the 5th and 9th wait for the four before them
+    # to leave the window of one second plus JITTER_MARGIN.
+    assert sum(slept) == pytest.approx(2.0 + 2 * JITTER_MARGIN, abs=0.01)
     services(app).db.dispose()
 
 
