@@ -100,20 +100,28 @@ def production_env(database_url: str, port: int, nlu_url: str, twilio_url: str, 
     return env
 
 
-def queue_broadcast(database_url: str) -> list[str]:
-    """Add the audience and schedule an urgent broadcast to it, due now: the scheduler builds it."""
+def add_audience(database_url: str) -> list[str]:
+    """Add the broadcast's audience; return their phones."""
+    db = Database(database_url)
+    try:
+        with db.session() as s:
+            return [c.phone for c in add_contacts(s, AUDIENCE, now=clock.now() - timedelta(days=30),
+                                                  region="ancash")]
+    finally:
+        db.dispose()
+
+
+def queue_broadcast(database_url: str) -> None:
+    """Schedule an urgent broadcast to the audience, due now: the scheduler builds its rows."""
     db = Database(database_url)
     now = clock.now()
     try:
         with db.session() as s:
-            phones = [c.phone for c in add_contacts(s, AUDIENCE, now=now - timedelta(days=30),
-                                                    region="ancash")]
             b = broadcasts.create(s, name="helada", texts={"es": "Alerta roja: helada esta noche."},
                                   segment={"region": ["ancash"]}, urgent=True, now=now)
             broadcasts.schedule(s, b, now)
     finally:
         db.dispose()
-    return phones
 
 
 def test_production_process_set_survives_restarts_and_a_database_outage(smoke_database, capsys):
@@ -148,15 +156,16 @@ def test_production_process_set_survives_restarts_and_a_database_outage(smoke_da
         migrated = Service("migrate", [*FLASK, "migrate"], env, logs)
         migrated.start()
         assert migrated.wait(120) == 0, (logs / "migrate.log").read_text()
-        audience = queue_broadcast(smoke_database)
+        audience = add_audience(smoke_database)
         for service in services.values():
             service.supervise()
         http = session()
         wait_until(lambda: http.get(base + "/livez", timeout=2).ok, 60, "gunicorn")
+        poller.start()
         figures["rasa_start_s"] = round(rasa.wait_ready(), 1)
         wait_until(lambda: http.get(base + "/healthz", timeout=5).json()["nlu"], 30, "nlu in /healthz")
         figures["ready_s"] = round(time.monotonic() - t0, 1)
-        poller.start()
+        queue_broadcast(smoke_database)  # the scheduler builds it within a minute, during the traffic
         started = time.monotonic()
         traffic.start()
 
