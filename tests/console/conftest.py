@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import re
+import threading
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
+from werkzeug.serving import make_server
 
 from bot.services import services
 from models import ROLES, Message, Review, User
@@ -93,3 +96,14 @@ def reviewed(db, talk):
         message = s.scalar(select(Message).where(Message.direction == "in"))
         s.add(Review(message_id=message.id, status="confirmed", text=message.body,
                      intent="out_of_scope", entities={}))
+
+
+@contextmanager
+def live_server(app):
+    """Serve `app` on a free loopback port in a thread; yield its base URL, then shut it down."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()

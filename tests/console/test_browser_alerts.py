@@ -3,12 +3,10 @@ the preview counted are queued), cancel it after it went out, upload a CAP file 
 from __future__ import annotations
 
 import re
-import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
-from werkzeug.serving import make_server
 
 from bot import clock
 from bot.db import migrate
@@ -17,7 +15,7 @@ from bot.knowledge.fetch import Fetcher
 from bot.services import services
 from models import Alert, AuditLog, OutboxMessage, PriceReport, User
 from tests.conftest import make_app
-from tests.console.conftest import _HASH, email_of
+from tests.console.conftest import live_server, _HASH, email_of
 from tests.console.test_browser import CHROMIUM, browser, page, shot, sign_in  # noqa: F401
 from tests.fakes.feed_server import FEEDS, FeedServer
 from tests.fakes.outbox import add_contacts
@@ -48,12 +46,10 @@ def live(tmp_path_factory):
         add_feed(s, feeds.serve_file("/heladas.xml", "frost_red.xml"), "SENAMHI (prueba)", "manual")
     with db.session() as s:
         poll_all(s, NOW, Fetcher(read_timeout=2.0))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield app, f"http://127.0.0.1:{server.server_port}"
+        with live_server(app) as base:
+            yield app, base
     finally:
-        server.shutdown()
         feeds.stop()
         db.dispose()
         clock.reset()

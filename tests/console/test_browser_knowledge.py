@@ -2,12 +2,10 @@
 editor, published by a second person and then answered by the bot; the market directory."""
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from bot.conversations.engine import Inbound
 from bot.db import migrate
@@ -15,7 +13,7 @@ from bot.services import services
 from flows import knowledge, markets
 from models import Message, OutboxMessage, TopicVersion, UnansweredQuestion, User
 from tests.conftest import make_app
-from tests.console.conftest import _HASH, email_of
+from tests.console.conftest import live_server, _HASH, email_of
 from tests.console.test_browser import CHROMIUM, browser, page, shot, sign_in  # noqa: F401
 
 pytestmark = [pytest.mark.browser,
@@ -47,12 +45,10 @@ def live(tmp_path_factory):
         for message in s.scalars(select(Message).where(Message.direction == "in")):
             s.add(UnansweredQuestion(contact_id=message.contact_id, message_id=message.id,
                                      text=message.body, reason="unmatched", created_at=message.created_at))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield app, f"http://127.0.0.1:{server.server_port}"
+        with live_server(app) as base:
+            yield app, base
     finally:
-        server.shutdown()
         services(app).db.dispose()
         mp.undo()
         knowledge.install(None)

@@ -1,18 +1,16 @@
 """Textos in headless Chromium: a translator saves a Quechua text, the next inbound SMS uses it."""
 from __future__ import annotations
 
-import threading
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from bot.db import migrate
 from bot.services import services
 from bot.translations import store
 from models import Contact, User
 from tests.conftest import make_app
-from tests.console.conftest import _HASH, email_of
+from tests.console.conftest import live_server, _HASH, email_of
 from tests.console.test_browser import CHROMIUM, browser, page, shot, sign_in  # noqa: F401
 from tests.fakes.signing import inbound_form, new_sid, post_signed
 
@@ -35,12 +33,10 @@ def live(tmp_path):
         s.add(User(email=email_of("translator"), role="translator", password_hash=_HASH,
                    active=True, failed_logins=0))
         s.add(Contact(phone=SHE, channels=["sms"], language="qu", profile={}))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield app, f"http://127.0.0.1:{server.server_port}"
+        with live_server(app) as base:
+            yield app, base
     finally:
-        server.shutdown()
         services(app).db.dispose()
         store.forget()
 
