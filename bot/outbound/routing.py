@@ -56,6 +56,7 @@ def not_sendable_reason(row: OutboxMessage, contact: Contact) -> str:
     """Return why a row cannot be sent, in Spanish (the campaign and survey pages show it)."""
     if row.source == REPLY_SOURCE:
         return "no enviable: respuesta con botones fuera de las 24 horas de WhatsApp"
-    source = templates.SOURCES.get(templates.source_of(row), row.source)
+    source = templates.SOURCES.get(templates.source_of(row),
+                                   "campaña" if row.source == "broadcast" else row.source)
     return (f"no enviable: solo WhatsApp, fuera de las 24 horas y sin plantilla aprobada "
             f"({source}, {contact.language or 'es'}) ni SMS")

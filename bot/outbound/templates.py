@@ -95,7 +95,10 @@ def configured(session: Session, settings) -> dict[tuple[str, str], tuple[str, d
 
 
 def find(session: Session, settings, source: str, language: str | None) -> tuple[str, dict] | None:
-    """Return (ContentSid, variables) for `source` in `language` (else Spanish), or None."""
+    """Return (ContentSid, variables) for `source` in `language` (else Spanish), or None.
+
+    With `settings` None only the templates saved in the console count.
+    """
     wanted = [language or "es", "es"]
     rows = {r.language: r for r in session.scalars(
         select(WhatsAppTemplate).where(WhatsAppTemplate.source == source,
@@ -104,7 +107,8 @@ def find(session: Session, settings, source: str, language: str | None) -> tuple
     for lang in wanted:
         if lang in rows:
             return rows[lang].content_sid, dict(rows[lang].variables or {})
-        from_env = from_env or from_setting(settings)
+        from_env = from_env if from_env is not None else (
+            from_setting(settings) if settings is not None else {})
         if (source, lang) in from_env:
             return from_env[(source, lang)]
     return None
