@@ -36,6 +36,10 @@ MAX_BODY = 1024
 class ContentError(Exception):
     """The Content API refused or could not be reached: the reply goes as numbered text."""
 
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status  # Twilio's HTTP status; None when it did not answer
+
 
 @dataclass(frozen=True)
 class Definition:
@@ -119,7 +123,7 @@ def _request(client, method: str, url: str, **kwargs) -> dict:
         answer = {}
     if not 200 <= response.status_code < 300:
         raise ContentError(f"Content API HTTP {response.status_code}: "
-                           f"{answer.get('code')} {answer.get('message')}")
+                           f"{answer.get('code')} {answer.get('message')}", response.status_code)
     return answer
 
 

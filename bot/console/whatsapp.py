@@ -12,6 +12,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from bot.channels import content
 from bot.console import bp
 from bot.console.access import audit, page
 from bot.console.forms import LANGUAGE_NAMES
@@ -82,6 +83,8 @@ def whatsapp_templates_save():
         except ValueError:
             raise templates.TemplateError('Las variables deben ser JSON, p. ej. {"1": "{body}"}.') \
                 from None
+        sid = (form.get("content_sid") or "").strip()
+        warning = _check_at_twilio(sid)
         with services().db.session() as session:
             row = templates.save(session, source, language, form.get("content_sid", ""), variables,
                                  current_user.email, utcnow())
@@ -90,5 +93,20 @@ def whatsapp_templates_save():
         flash(f"No se guardó la plantilla: {exc}", "error")
         return redirect(url_for("console.whatsapp_templates"))
     audit("whatsapp_template_save", target=f"template:{source}:{language}", content_sid=sid)
-    flash(f"Plantilla guardada: {templates.SOURCES[source]} ({LANGUAGE_NAMES.get(language, language)}).")
+    flash(f"Plantilla guardada: {templates.SOURCES[source]} ({LANGUAGE_NAMES.get(language, language)})."
+          + (f" {warning}" if warning else ""))
     return redirect(url_for("console.whatsapp_templates"))
+
+
+def _check_at_twilio(sid: str) -> str | None:
+    """Refuse a ContentSid Twilio does not know; return a warning when it cannot be checked."""
+    if not templates.CONTENT_SID.match(sid):
+        return None  # templates.save says what is wrong with it
+    try:
+        content.fetch(services().twilio, sid)
+    except content.ContentError as exc:
+        if exc.status == 404:
+            raise templates.TemplateError(f"Twilio no conoce la plantilla {sid} en esta cuenta.") \
+                from None
+        return "No se pudo comprobar en Twilio; revisa que esté aprobada."
+    return None

@@ -146,6 +146,12 @@ class FakeTwilioAPI:
         with self._lock:
             self._content_failures.extend([(status, code, message)] * times)
 
+    def add_content(self, sid: str, types: dict, language: str = "es") -> None:
+        """Store an item made elsewhere (a template built in Twilio's console)."""
+        with self._lock:
+            self.contents[sid] = {"sid": sid, "account_sid": self.account_sid, "language": language,
+                                  "friendly_name": sid.lower(), "variables": {}, "types": types}
+
     def content_requests(self, method: str = "POST") -> list[dict]:
         """Return the recorded Content API requests of `method`."""
         with self._lock:

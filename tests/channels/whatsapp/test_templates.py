@@ -78,7 +78,8 @@ def test_no_template_goes_by_sms_when_she_has_it_else_not_sendable_with_the_reas
     assert "Por qué no se enviaron" in page and failed.error_message in page
 
 
-def test_the_templates_page_shows_what_is_missing_and_saves_a_template(app, db, as_role):
+def test_the_templates_page_shows_what_is_missing_and_saves_a_template(app, db, as_role,
+                                                                       fake_twilio):
     with db.session() as s:
         add_contacts(s, 2, channels=["whatsapp"], language="qu")
         add_contacts(s, 1, start=910_000_100, channels=["sms", "whatsapp"])
@@ -93,9 +94,13 @@ def test_the_templates_page_shows_what_is_missing_and_saves_a_template(app, db, 
     assert "falta" in row and 'class="left-out">2<' in row
     form = {"csrf_token": csrf_token(admin, "/console/plantillas"), "source": "handoff",
             "language": "qu", "content_sid": HANDOFF_SID, "variables": '{"1": "{body}"}'}
+    admin.post("/console/plantillas", data=form)  # not in this Twilio account: refused
+    assert fake_twilio.content_requests("GET")[0]["path"] == f"/v1/Content/{HANDOFF_SID}"
+    with db.session() as s:
+        assert s.scalars(select(WhatsAppTemplate)).all() == []
+    fake_twilio.add_content(HANDOFF_SID, {"twilio/text": {"body": "Chaski te respondió: {{1}}"}})
     assert admin.post("/console/plantillas", data=form).status_code == 302
-    refused = dict(form, content_sid="XX123")
-    admin.post("/console/plantillas", data=refused)
+    admin.post("/console/plantillas", data=dict(form, content_sid="XX123", language="ay"))
     with db.session() as s:
         saved = s.scalars(select(WhatsAppTemplate)).all()
         assert [(t.source, t.language, t.content_sid) for t in saved] == [("handoff", "qu", HANDOFF_SID)]
