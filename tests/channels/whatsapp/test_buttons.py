@@ -120,3 +120,31 @@ def test_support_options_go_as_private_buttons_and_their_text_is_not_kept(app, d
         assert (row.status, row.topic, row.body) == ("sent", "handoff_private", "")
     item = json.loads(json.dumps(fake_twilio.contents[sent_with_content(fake_twilio)[0]["ContentSid"]]))
     assert item["language"] == "es"
+
+
+def test_survey_options_are_buttons_and_a_tap_is_the_answer(app, db, fake_twilio, clock):
+    from datetime import timedelta
+
+    from bot.outbound.sender import Sender
+    from bot.services import services
+    from bot.surveys import service as surveys
+    from models import SurveyAnswer
+    from tests.fakes.outbox import NOON, add_contacts
+    from tests.surveys.test_surveys import SAMPLE
+
+    clock(NOON + timedelta(minutes=5))
+    with db.session() as s:
+        [farmer] = add_contacts(s, 1, channels=["whatsapp"], last_whatsapp_inbound_at=NOON)
+        survey, _ = surveys.load(s, SAMPLE, NOON)
+        surveys.send(s, survey, {}, NOON)
+    assert Sender(services(app)).run_once(NOON) == {"sent": 1}  # the invitation: free text
+    client = app.test_client()
+    post(client, "Quinua", phone=farmer.phone, ListId="3", ListTitle="Quinua")
+    post(client, "1200", phone=farmer.phone)
+    [yes_no] = [r["json"]["types"]["twilio/quick-reply"] for r in fake_twilio.content_requests()]
+    assert yes_no["body"].startswith("3/4") and [a["id"] for a in yes_no["actions"]] == ["1", "2"]
+    assert len(sent_with_content(fake_twilio)) == 1  # the yes/no question went as buttons
+    post(client, "Mana", phone=farmer.phone, ButtonPayload="2", ButtonText="No")
+    with db.session() as s:
+        given = {a.question_key: a.value for a in s.scalars(select(SurveyAnswer))}
+    assert given == {"cultivo": "quinua", "cosecha_kg": "1200", "usa_biol": "no"}
