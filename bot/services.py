@@ -7,7 +7,6 @@ from functools import cached_property
 from flask import Flask, current_app
 
 from bot import channels
-from bot.channels.interactive import Interactive
 from bot.channels.twilio import build_client
 from bot.conversations.engine import Engine
 from bot.db import Database
@@ -30,8 +29,7 @@ class Services:
         self.engine = Engine(self.db, self.classifier, max_chars=settings.max_inbound_chars,
                              conversation_ttl=timedelta(minutes=settings.conversation_ttl_minutes),
                              countries=settings.phone_countries,
-                             suppression_key=suppression_key(settings),
-                             interactive=Interactive(settings, lambda: self.twilio))
+                             suppression_key=suppression_key(settings))
 
     @cached_property
     def twilio(self):

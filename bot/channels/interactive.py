@@ -48,14 +48,17 @@ def key_prefix(inbound_sid: str) -> str:
 class Interactive:
     """Send WhatsApp replies with choices as Content API items (configured with a sender)."""
 
-    def __init__(self, settings, client):
-        """`client` returns the Twilio REST client (None without credentials)."""
-        self.settings = settings
-        self.client = client
+    def __init__(self, services):
+        """`services` returns the app's services (settings, the Twilio client), read at each use."""
+        self.services = services
+
+    def client(self):
+        """Return the Twilio REST client (None without credentials)."""
+        return self.services().twilio
 
     def enabled(self) -> bool:
         """Tell whether REST replies are possible: a WhatsApp sender and credentials."""
-        return bool(self.settings.twilio_whatsapp_from) and self.client() is not None
+        return bool(self.services().settings.twilio_whatsapp_from) and self.client() is not None
 
     def prepare(self, session: Session, channel: str, replies: list, rendered: list[str],
                 language: str, now) -> Plan | None:

@@ -77,7 +77,7 @@ class Engine:
         self.countries = countries
         self.suppression_key = suppression_key  # HMAC key of erased numbers that said STOP
         self.topics = PublishedCache()  # this worker's published knowledge base
-        self.interactive = interactive  # bot.channels.interactive.Interactive, or None
+        self.interactive = interactive  # bot.channels.interactive.Interactive (channels.init_app)
 
     def handle(self, inbound: Inbound, now: datetime | None = None) -> Outcome:
         """Return the replies to `inbound`; never raises, always answers something."""
