@@ -105,7 +105,8 @@ class FakeTwilioAPI:
         """Start serving in a daemon thread on a free port."""
         self._stopping.clear()
         self._server = make_server("127.0.0.1", 0, self.wsgi_app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever,
+        # A short poll: stop() waits for it, and every test using the fake stops one.
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         name="fake-twilio-api", daemon=True)
         self._thread.start()
         return self
