@@ -187,6 +187,24 @@ def bounds(polygons: list[str], circles: list[str]) -> tuple[float, float, float
     return (min(lats), max(lats), min(lons), max(lons)) if lats else None
 
 
+@lru_cache(maxsize=1)
+def program_bounds() -> tuple[float, float, float, float]:
+    """Return (south, north, west, east) around the program's departments."""
+    rings = [ring for name, polygons in departments() if name in REGIONS for ring in polygons]
+    lons = [x for ring in rings for x, _y in ring]
+    lats = [y for ring in rings for _x, y in ring]
+    return min(lats), max(lats), min(lons), max(lons)
+
+
+def near_program(polygons: list[str], circles: list[str]) -> bool:
+    """Tell whether CAP shapes come near the program's departments (their boxes overlap)."""
+    box = bounds(polygons, circles)
+    if box is None:
+        return False
+    south, north, west, east = program_bounds()
+    return box[0] <= north and box[1] >= south and box[2] <= east and box[3] >= west
+
+
 # ---- nearest market ----
 def market_point(name: str, region: str) -> tuple[float, float] | None:
     """Return where a market is: the capital of the province its name names, else of its region."""
@@ -221,7 +239,8 @@ def receive(ctx: Ctx) -> Result:
     values = profile(where, shared)
     if ctx.contact.has_consent:
         return Result([saved_text(ctx, where)], FLOW, effects=[Effect("set_profile", values)])
-    text = t("location_consent_ask", ctx.lang, place=place_text(where))
+    # The same consent question as onboarding (its version is what she agrees to).
+    text = f"{t('location_found', ctx.lang, place=place_text(where))} {t('consent_ask', ctx.lang)}"
     return Result([text], FLOW, State(FLOW, "consent", {"values": values,
                                                        "place": place_text(where)}))
 
