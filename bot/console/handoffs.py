@@ -5,10 +5,11 @@ whose media this page shows through `handoff_media`, read from Twilio on each vi
 """
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import case, func, or_, select
 
+from bot import CONTENT_SECURITY_POLICY
 from bot.console import bp
 from bot.console.access import (audit, audit_restricted_listing, is_restricted, page,
                                 restricted_contacts)
@@ -62,10 +63,13 @@ def handoffs():
         media_counts = _support_media_counts(session, rows)
     window = {h.id: channels[h.id] != "whatsapp" or
               inside_whatsapp_window(c.last_whatsapp_inbound_at, now) for h, c in rows}
-    return render_template("console/handoffs.html", rows=rows, show_closed=show_closed,
-                           replies=replies, channels=channels, window=window,
-                           template_sid=_template_sid(), media_counts=media_counts,
-                           shown=handoff_replies.shown)
+    response = make_response(render_template(
+        "console/handoffs.html", rows=rows, show_closed=show_closed, replies=replies,
+        channels=channels, window=window, template_sid=_template_sid(), media_counts=media_counts,
+        shown=handoff_replies.shown))
+    # This page plays voice notes: the console's policy plus audio from the console itself.
+    response.headers["Content-Security-Policy"] = f"{CONTENT_SECURITY_POLICY}; media-src 'self'"
+    return response
 
 
 def _support_media_counts(session, rows) -> dict[int, int]:
