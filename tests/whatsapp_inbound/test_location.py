@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bot.knowledge.prices import import_prices
+from bot.privacy.contacts import export
 from models import Contact
 from tests.fakes.topics import DATA
 from tests.whatsapp_inbound.conftest import (AYACUCHO, BUENOS_AIRES, HUANCAVELICA, JAUJA, contact,
@@ -24,6 +25,9 @@ def test_a_location_in_jauja_saves_junin_and_jauja_after_consent(client, db):
     assert (she.region, she.province) == ("junin", "jauja")
     assert (she.latitude, she.longitude) == (-11.776, -75.499)
     assert she.consent_at is not None and she.located_at is not None
+    with db.session() as s:  # what is stored about her says so (contact export)
+        stored = export(s, s.get(Contact, she.id))
+    assert stored["location"]["latitude"] == -11.776
     # once she has consented, a new location is saved at once
     moved = share_location(client, SHE, HUANCAVELICA)
     assert "Guardamos: Huancavelica, Huancavelica." in moved
