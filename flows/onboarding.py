@@ -64,7 +64,10 @@ def _next(ctx: Ctx, data: dict, effects: list[Effect]) -> Result:
     if needed:
         step = needed[0]
         data = {**data, "retried": False}
-        return Result([t(ASK_KEY[step], _lang(ctx, data))], FLOW, State(FLOW, step, data), effects)
+        text = t(ASK_KEY[step], _lang(ctx, data))
+        if step == "region" and ctx.channel == "whatsapp":  # a location answers it too
+            text = f"{text} {t('region_ask_location', _lang(ctx, data))}"
+        return Result([text], FLOW, State(FLOW, step, data), effects)
     return _finish(ctx, data, effects)
 
 

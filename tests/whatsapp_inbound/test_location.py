@@ -55,7 +55,7 @@ def test_a_location_answers_the_region_question_of_onboarding(client, db):
     post_whatsapp(client, SHE, "quiero recibir avisos")  # rules only: subscribe -> onboarding
     post_whatsapp(client, SHE, "1")  # consent
     asked = post_whatsapp(client, SHE, "1")  # Spanish
-    assert "¿En qué departamento está tu chacra?" in asked
+    assert "¿En qué departamento está tu chacra?" in asked and "comparte tu ubicación" in asked
     done = share_location(client, SHE, JAUJA)
     assert "Jauja, Junín" in done
     she = contact(db, SHE)
