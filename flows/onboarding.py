@@ -10,6 +10,7 @@ message is handled as a new question.
 """
 from __future__ import annotations
 
+from flows import location
 from flows.base import Ctx, Effect, Result, State
 from flows.catalog import LANGUAGES, language_name, t
 from nlu.rules import normalise
@@ -63,7 +64,10 @@ def _next(ctx: Ctx, data: dict, effects: list[Effect]) -> Result:
     if needed:
         step = needed[0]
         data = {**data, "retried": False}
-        return Result([t(ASK_KEY[step], _lang(ctx, data))], FLOW, State(FLOW, step, data), effects)
+        text = t(ASK_KEY[step], _lang(ctx, data))
+        if step == "region" and ctx.channel == "whatsapp":  # a location answers it too
+            text = f"{text} {t('region_ask_location', _lang(ctx, data))}"
+        return Result([text], FLOW, State(FLOW, step, data), effects)
     return _finish(ctx, data, effects)
 
 
@@ -74,6 +78,9 @@ def _lang(ctx: Ctx, data: dict) -> str:
 def _finish(ctx: Ctx, data: dict, effects: list[Effect]) -> Result:
     answers = data["answers"]
     profile = {k: answers[k] for k in ("language", "region") if k in answers}
+    located = dict(answers.get("located") or {})  # a location sent as the region's answer
+    place_name = located.pop("place", None)
+    profile.update(located)
     if profile:
         effects = [*effects, Effect("set_profile", profile)]
     lang = _lang(ctx, data)
@@ -90,7 +97,7 @@ def _finish(ctx: Ctx, data: dict, effects: list[Effect]) -> Result:
                  region=REGION_NAMES.get(region, region or "-"))
         return Result([text], FLOW, effects=effects)
     text = t("saved_profile", lang, language_name=language_name(lang),
-             region_name=REGION_NAMES.get(region, region or "-"))
+             region_name=place_name or REGION_NAMES.get(region, region or "-"))
     return Result([text], FLOW, effects=effects)
 
 
@@ -117,10 +124,21 @@ def _read(ctx: Ctx, step: str):
     return parse_region(answer) or parse_region(ctx.parse.entities.get("location") or "")
 
 
+def _read_location(ctx: Ctx) -> dict | None:
+    """Return the profile values of a location sent as the answer to the region question."""
+    if ctx.location is None:
+        return None
+    where = location.locate(ctx.location.latitude, ctx.location.longitude)
+    if where.status != "ok":
+        return None
+    return {**location.profile(where, ctx.location), "place": location.place_text(where)}
+
+
 def step(ctx: Ctx) -> Result | None:
     """Take the answer to the current question and ask the next one."""
     data, current = ctx.state.data, ctx.state.step
-    value = _read(ctx, current)
+    located = _read_location(ctx) if current == "region" else None
+    value = located["region"] if located else _read(ctx, current)
     if value is None:
         if data.get("retried"):
             return None
@@ -129,5 +147,6 @@ def step(ctx: Ctx) -> Result | None:
     if current == "consent" and value is False:
         return Result([t("consent_declined", ctx.lang)], FLOW)
     effects = [Effect("consent")] if current == "consent" else []
-    data = {**data, "answers": {**data["answers"], current: value}}
+    data = {**data, "answers": {**data["answers"], current: value,
+                                **({"located": located} if located else {})}}
     return _next(ctx, data, effects)
