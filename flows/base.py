@@ -21,6 +21,8 @@ class ContactView:
     opted_out: bool = False
     is_new: bool = False
     feedback_due: bool = False  # "¿Te sirvió?" not asked yet today (the engine decides the day)
+    latitude: float | None = None  # a location she shared and agreed to keep (flows/location.py)
+    longitude: float | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class Ctx:
     survey: Any = None  # the open survey question (flows.survey.SurveyTurn), loaded by the engine
     stored_data: Any = None  # callable -> what is stored about her (MIS DATOS), from the engine
     kb: Any = None  # the published knowledge base (flows.knowledge.KnowledgeBase); None: the current one
+    location: Any = None  # a WhatsApp location (flows.location.SharedLocation) sent this turn
+    media: tuple = ()  # (Twilio media URL, content type) pairs sent this turn; never in support
 
     @property
     def lang(self) -> str:

@@ -10,6 +10,7 @@ message is handled as a new question.
 """
 from __future__ import annotations
 
+from flows import location
 from flows.base import Ctx, Effect, Result, State
 from flows.catalog import LANGUAGES, language_name, t
 from flows.options import Choices, numbered
@@ -65,7 +66,12 @@ def _next(ctx: Ctx, data: dict, effects: list[Effect]) -> Result:
     if needed:
         step = needed[0]
         data = {**data, "retried": False}
-        return Result([_ask(step, _lang(ctx, data))], FLOW, State(FLOW, step, data), effects)
+        text = _ask(step, _lang(ctx, data))
+        if step == "region" and ctx.channel == "whatsapp":  # a location answers it too
+            hint = t("region_ask_location", _lang(ctx, data))
+            text = (Choices(f"{text} {hint}", f"{text.prompt} {hint}", text.options)
+                    if isinstance(text, Choices) else f"{text} {hint}")
+        return Result([text], FLOW, State(FLOW, step, data), effects)
     return _finish(ctx, data, effects)
 
 
@@ -81,6 +87,9 @@ def _lang(ctx: Ctx, data: dict) -> str:
 def _finish(ctx: Ctx, data: dict, effects: list[Effect]) -> Result:
     answers = data["answers"]
     profile = {k: answers[k] for k in ("language", "region") if k in answers}
+    located = dict(answers.get("located") or {})  # a location sent as the region's answer
+    place_name = located.pop("place", None)
+    profile.update(located)
     if profile:
         effects = [*effects, Effect("set_profile", profile)]
     lang = _lang(ctx, data)
@@ -97,7 +106,7 @@ def _finish(ctx: Ctx, data: dict, effects: list[Effect]) -> Result:
                  region=REGION_NAMES.get(region, region or "-"))
         return Result([text], FLOW, effects=effects)
     text = t("saved_profile", lang, language_name=language_name(lang),
-             region_name=REGION_NAMES.get(region, region or "-"))
+             region_name=place_name or REGION_NAMES.get(region, region or "-"))
     return Result([text], FLOW, effects=effects)
 
 
@@ -124,10 +133,21 @@ def _read(ctx: Ctx, step: str):
     return parse_region(answer) or parse_region(ctx.parse.entities.get("location") or "")
 
 
+def _read_location(ctx: Ctx) -> dict | None:
+    """Return the profile values of a location sent as the answer to the region question."""
+    if ctx.location is None:
+        return None
+    where = location.locate(ctx.location.latitude, ctx.location.longitude)
+    if where.status != "ok":
+        return None
+    return {**location.profile(where, ctx.location), "place": location.place_text(where)}
+
+
 def step(ctx: Ctx) -> Result | None:
     """Take the answer to the current question and ask the next one."""
     data, current = ctx.state.data, ctx.state.step
-    value = _read(ctx, current)
+    located = _read_location(ctx) if current == "region" else None
+    value = located["region"] if located else _read(ctx, current)
     if value is None:
         if data.get("retried"):
             return None
@@ -137,5 +157,6 @@ def step(ctx: Ctx) -> Result | None:
     if current == "consent" and value is False:
         return Result([t("consent_declined", ctx.lang)], FLOW)
     effects = [Effect("consent")] if current == "consent" else []
-    data = {**data, "answers": {**data["answers"], current: value}}
+    data = {**data, "answers": {**data["answers"], current: value,
+                                **({"located": located} if located else {})}}
     return _next(ctx, data, effects)

@@ -6,7 +6,8 @@ Steps (state `prices`)::
        └──(no product, or unknown)──▶ "product": numbered list ──(pick)──▶ answer
 
 Every price shown carries its date and source; data older than STALE_DAYS is
-labelled as old. SMS replies fit two GSM-7 segments; WhatsApp shows every line.
+labelled as old. SMS replies fit two GSM-7 segments; WhatsApp shows every line. With no
+place named, a contact who shared her location gets the market nearest to it.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from flows import followup, onboarding
+from flows.location import nearest as nearest_market
 from flows.base import Ctx, Effect, Result, State
 from flows.catalog import t
 from flows.fit import join_lines
@@ -115,6 +117,10 @@ def show(ctx: Ctx, product: str, variety: str, location: str | None) -> Result:
         rows = facts.latest_prices(product, variety, [m.id for m in markets]) if markets else []
         if not rows:
             lead = t("price_none_at", lang, product=label, place=_place_name(location))
+    elif ctx.contact.latitude is not None and ctx.contact.longitude is not None:
+        rows = nearest_market(facts.latest_prices(product, variety), ctx.contact.latitude,
+                               ctx.contact.longitude)  # the market nearest the point she shared
+        lead = t("price_nearest", lang) if rows else ""
     elif ctx.contact.region:
         region = ctx.contact.region
         rows = facts.latest_prices(product, variety, [m.id for m in facts.markets_in(region)])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flows import (agroecology, clarify, climate, handoff, markets, menu, onboarding, optout,
                    prices, privacy, support, survey)
-from flows import calendar_tips
+from flows import calendar_tips, location, media
 from flows.base import Ctx, Result
 from flows.places import place
 
@@ -18,6 +18,8 @@ STEPPERS = {
     prices.FLOW: prices.step,
     climate.FLOW: climate.step,
     clarify.FLOW: lambda ctx: _clarify_step(ctx),
+    location.FLOW: location.step,
+    media.FLOW: media.step,
 }
 # Open flows a "where can I sell" question does not interrupt.
 KEEPS_ITS_ANSWER = {support.FLOW, onboarding.FLOW, optout.FLOW}

@@ -97,6 +97,7 @@ class AlertArea(Base):
     area_desc: Mapped[str] = mapped_column(Text)
     geocodes: Mapped[list] = mapped_column(default=list)  # [[valueName, value], ...]
     polygons: Mapped[list] = mapped_column(default=list)  # ["lat,lon lat,lon ...", ...]
+    circles: Mapped[list] = mapped_column(default=list)  # CAP <circle>: ["lat,lon radius_km", ...]
     regions: Mapped[list] = mapped_column(default=list)  # our region keys: ["puno", "cusco"]
 
     info: Mapped[AlertInfo] = relationship(back_populates="areas")

@@ -20,6 +20,9 @@ class Contact(Base):
                        │
                        └──(ALTA/START)──▶ consented or new, as before
 
+    `latitude`/`longitude` are kept only with consent, from a location she sent;
+    alerts whose CAP polygon or circle holds the point reach her (bot/proactive).
+
     `opted_out_at` set means: never message this contact except the direct
     reply that explains how to opt back in.
     """
@@ -32,6 +35,10 @@ class Contact(Base):
     language: Mapped[str] = mapped_column(String(2), default="es")
     region: Mapped[str | None] = mapped_column(String(40))
     province: Mapped[str | None] = mapped_column(String(60))
+    # A WhatsApp location she shared and agreed to keep (flows/location.py), WGS84 degrees.
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    located_at: Mapped[datetime | None]
     consent_at: Mapped[datetime | None]
     consent_channel: Mapped[str | None] = mapped_column(String(10))
     consent_version: Mapped[str | None] = mapped_column(String(20))  # flows/texts consent_version

@@ -22,6 +22,11 @@ class HandoffRequest(Base):
           │                                              └──┘ (another reply)
           └──(staff closes)────────────────────────────────────▶ closed
 
+    `media` holds Twilio media references ([{"url", "content_type"}], never the bytes) of a
+    photo or voice note she sent before asking for a person (topic "technician"); the
+    console fetches them from Twilio while a member of staff looks (bot/console/handoffs.py).
+    Media of a support conversation is never kept here.
+
     A reply is an outbox row keyed "handoff:<id>:reply:<n>" (bot/conversations/handoffs.py).
     """
 
@@ -35,3 +40,4 @@ class HandoffRequest(Base):
     status: Mapped[str] = mapped_column(String(10), default="open", index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
+    media: Mapped[list] = mapped_column(default=list)

@@ -28,7 +28,8 @@ class User(Base):
     export; sees masked phone numbers), counsellor (the only role that sees
     conversations about violence), translator (the Textos page: reply texts and topic
     answers in Quechua and Aymara), technician (the knowledge base: edits topics, publishes
-    another person's drafts, works the unanswered questions).
+    another person's drafts, works the unanswered questions; and the hand-offs of photos and
+    voice notes, whose media the queue shows).
     """
 
     __tablename__ = "users"

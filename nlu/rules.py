@@ -122,6 +122,12 @@ EMERGENCY_PATTERNS = [
     # Issue 15: burned or scalded by someone ("me quemó con agua caliente"), not "se me quemó".
     r"(?<!se )\bme (quemo|quemaron|echo|echaron|tiro|tiraron) (con )?(agua (caliente|hirviendo)|aceite"
     r"( caliente| hirviendo)?|la plancha|fuego|un tizon|un cigarro|acido|gasolina)",
+    # Economic or patrimonial violence (Ley 30364, art. 8 d: taking, keeping or destroying her
+    # documents, money or goods): a partner who takes her DNI or her money; a training example
+    # the model had learnt ("me quita la plata") was still missed by one trained model.
+    r"\b(esposo|marido|pareja|conviviente|ex|enamorado)\b.{0,40}\bme (quito|quita|quitaron|quitan|"
+    r"esconde|escondio|retiene|retuvo|rompe|rompio|vendio|vende) (mi |mis |el |la |los |las )?"
+    r"(dni|documentos?|partida|plata|dinero|sueldo|tarjeta|celular|tierras?|terreno|animales)\b",
     # Southern Quechua: "maqawan(mi)" = (s)he hits me; Aymara "nuwitu" = hit me
     r"\bmaqa(wan|wanku|kuwan|ykuwan)(mi)?\b", r"\bnuwitu\b",
 ]

@@ -10,6 +10,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.channels.buttons import inbound_text
 from bot.conversations.engine import Inbound
+from bot.conversations.handoffs import is_twilio_media_url
 from bot.monitoring import metrics
 from bot.outbound.outbox import stop_after_carrier_opt_out
 from bot.services import services
@@ -68,6 +69,30 @@ def twiml(replies: list[str]) -> Response:
     return Response(f"{TWIML_HEAD}{messages}</Response>", mimetype="application/xml")
 
 
+MAX_MEDIA = 10  # WhatsApp sends one; MMS up to 10
+
+
+def media_refs(form, num_media: int) -> tuple:
+    """Return the (MediaUrlN, MediaContentTypeN) pairs of Twilio's own media URLs."""
+    refs = []
+    for n in range(min(num_media, MAX_MEDIA)):
+        url, ctype = form.get(f"MediaUrl{n}", ""), form.get(f"MediaContentType{n}", "")
+        if is_twilio_media_url(url):  # anything else is never fetched
+            refs.append((url, ctype[:100]))
+    return tuple(refs)
+
+
+def shared_location(form) -> tuple | None:
+    """Return (latitude, longitude, address, label) of a WhatsApp location, or None."""
+    try:
+        latitude, longitude = float(form["Latitude"]), float(form["Longitude"])
+    except (KeyError, ValueError):
+        return None
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        return None
+    return latitude, longitude, form.get("Address", "")[:200], form.get("Label", "")[:200]
+
+
 @bp.post("")
 @signature_required
 def inbound():
@@ -77,7 +102,8 @@ def inbound():
     except ValueError:
         num_media = 0
     message = Inbound(address=form.get("From", ""), body=inbound_text(form),
-                      sid=form.get("MessageSid") or form.get("SmsSid") or None, num_media=num_media)
+                      sid=form.get("MessageSid") or form.get("SmsSid") or None, num_media=num_media,
+                      media=media_refs(form, num_media), location=shared_location(form))
     svc = services()
     outcome = svc.engine.handle(message)
     metrics.observe_reply(outcome)

@@ -23,7 +23,7 @@ ACCESS = {
     "conversations": {"admin", "coordinator", "reviewer", "counsellor"},
     "review": {"admin", "reviewer"},
     "retrain": {"admin", "reviewer"},
-    "handoffs": {"admin", "coordinator", "counsellor"},
+    "handoffs": {"admin", "coordinator", "counsellor", "technician"},  # technicians: their own topic
     "campaigns": {"admin", "coordinator"},
     "surveys": {"admin", "coordinator"},
     "reminders": {"admin", "coordinator"},

@@ -1,17 +1,24 @@
-"""Hand-offs: the queue of people who asked for a person, urgent ones first."""
+"""Hand-offs: the queue of people who asked for a person, urgent ones first.
+
+Technicians see only the hand-offs of their topic ("technician": photos and voice notes),
+whose media this page shows through `handoff_media`, read from Twilio on each view.
+"""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import case, or_, select
+from sqlalchemy import case, func, or_, select
 
+from bot import CONTENT_SECURITY_POLICY
 from bot.console import bp
 from bot.console.access import (audit, audit_restricted_listing, is_restricted, page,
                                 restricted_contacts)
 from bot.conversations import handoffs as handoff_replies
 from bot.outbound.policy import inside_whatsapp_window
 from bot.services import services
-from models import Contact, HandoffRequest, utcnow
+from flows import support
+from flows.media import TOPIC as TECHNICIAN_TOPIC
+from models import Contact, HandoffRequest, Message, utcnow
 
 # open ──take──▶ taken ──close──▶ closed; open/taken ──reply──▶ answered (see HandoffRequest).
 TRANSITIONS = {"take": ({"open"}, "taken"), "close": ({"open", "taken", "answered"}, "closed")}
@@ -19,11 +26,21 @@ PENDING = ("open", "taken", "answered")
 
 
 def visible(query, user):
-    """Limit `query` to the hand-offs `user` may see (violence ones: counsellors only)."""
+    """Limit `query` to the hand-offs `user` may see (violence: counsellors; technicians: theirs)."""
+    if user.role == "technician":
+        query = query.where(HandoffRequest.topic == TECHNICIAN_TOPIC)
     if user.sees_restricted:
         return query
     return query.where(or_(HandoffRequest.topic.is_(None), HandoffRequest.topic != "support"),
                        HandoffRequest.contact_id.not_in(restricted_contacts()))
+
+
+def may_see(session, handoff: HandoffRequest, user) -> bool:
+    """Tell whether `user` may see this one hand-off (the rule of `visible`)."""
+    if user.role == "technician" and handoff.topic != TECHNICIAN_TOPIC:
+        return False
+    return user.sees_restricted or not (handoff.topic == "support" or
+                                        is_restricted(session, handoff.contact_id))
 
 
 @bp.get("/derivaciones")
@@ -43,11 +60,28 @@ def handoffs():
         replies = handoff_replies.latest_replies(session, [(h.id, c.id) for h, c in rows])
         now = utcnow()
         channels = handoff_replies.reply_channels(session, rows)
+        media_counts = _support_media_counts(session, rows)
     window = {h.id: channels[h.id] != "whatsapp" or
               inside_whatsapp_window(c.last_whatsapp_inbound_at, now) for h, c in rows}
-    return render_template("console/handoffs.html", rows=rows, show_closed=show_closed,
-                           replies=replies, channels=channels, window=window,
-                           template_sid=_template_sid())
+    response = make_response(render_template(
+        "console/handoffs.html", rows=rows, show_closed=show_closed, replies=replies,
+        channels=channels, window=window, template_sid=_template_sid(), media_counts=media_counts,
+        shown=handoff_replies.shown))
+    # This page plays voice notes: the console's policy plus audio from the console itself.
+    response.headers["Content-Security-Policy"] = f"{CONTENT_SECURITY_POLICY}; media-src 'self'"
+    return response
+
+
+def _support_media_counts(session, rows) -> dict[int, int]:
+    """Return {support hand-off id: media messages she sent in that conversation} (never the media)."""
+    contacts = {c.id for h, c in rows if h.topic == support.FLOW}
+    if not contacts:
+        return {}
+    counts = dict(session.execute(
+        select(Message.contact_id, func.count()).where(
+            Message.contact_id.in_(contacts), Message.direction == "in", Message.num_media > 0,
+            Message.redacted.is_(True)).group_by(Message.contact_id)).all())
+    return {h.id: counts.get(c.id, 0) for h, c in rows if h.topic == support.FLOW}
 
 
 def _template_sid() -> str | None:
@@ -57,12 +91,30 @@ def _template_sid() -> str | None:
 def _visible_handoff(session, handoff_id: int) -> HandoffRequest:
     """Return the hand-off if the current user may see it, else 404."""
     handoff = session.get(HandoffRequest, handoff_id)
-    if handoff is None:
-        abort(404)
-    if not current_user.sees_restricted and (handoff.topic == "support" or
-                                             is_restricted(session, handoff.contact_id)):
+    if handoff is None or not may_see(session, handoff, current_user):
         abort(404)
     return handoff
+
+
+@bp.get("/derivaciones/<int:handoff_id>/medio/<int:n>")
+@page("handoffs")
+def handoff_media(handoff_id: int, n: int):
+    """Serve one photo or voice note of a hand-off, read from Twilio now; never stored or cached."""
+    with services().db.session() as session:
+        handoff = _visible_handoff(session, handoff_id)
+        refs = list(handoff.media or []) if handoff.topic == TECHNICIAN_TOPIC else []
+    if not 0 <= n < len(refs) or not handoff_replies.shown(refs[n]):
+        abort(404)
+    try:
+        data, content_type = handoff_replies.fetch_media(refs[n], services().settings)
+    except handoff_replies.MediaUnavailable as exc:
+        return Response(f"No se pudo traer el archivo de Twilio ({exc}).", status=502,
+                        mimetype="text/plain", headers={"Cache-Control": "no-store"})
+    audit("handoff_media", target=f"handoff:{handoff_id}", n=n)
+    return Response(data, mimetype=content_type, headers={
+        "Cache-Control": "no-store, private", "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox; default-src 'none'",
+        "Content-Disposition": "inline"})
 
 
 @bp.post("/derivaciones/<int:handoff_id>/responder")

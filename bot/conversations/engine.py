@@ -26,7 +26,8 @@ from bot.topics.store import PublishedCache
 from bot import channels
 from flows.gsm7 import segment_count
 from bot.channels.phones import InvalidPhone, country, mask, split_address, to_e164
-from flows import menu, privacy, support
+from flows import media, privacy, support
+from flows.location import SharedLocation
 from flows.base import ContactView, Ctx, Result, State
 from flows.catalog import consent_version, t
 from models import Contact, ConversationState, HandoffRequest, Message, Subscription, utcnow
@@ -45,6 +46,8 @@ class Inbound:
     sid: str | None = None
     num_media: int = 0
     channel: str | None = None  # forced channel (the chat command); else from the address
+    media: tuple = ()  # (Twilio media URL, content type) pairs, as the webhook read them
+    location: tuple | None = None  # WhatsApp location: (latitude, longitude, address, label)
 
 
 @dataclass
@@ -57,6 +60,11 @@ class Outcome:
     flow: str | None = None
     segments: list[int] = field(default_factory=list)
     by_rest: bool = False  # WhatsApp buttons or a list: sent through the outbox, TwiML empty
+
+
+def _shared(location: tuple | None) -> SharedLocation | None:
+    """Return the location of the turn as flows read it."""
+    return SharedLocation(*location) if location else None
 
 
 def render(text: str, channel: str) -> str:
@@ -94,7 +102,7 @@ class Engine:
             log.info("inbound from a number of %s: answered, nothing stored", country(phone))
             return self._outcome([t("foreign_number")], channel)
         body, truncated = self._cut(inbound.body or "", inbound.sid)
-        parse = self._classify(body, inbound.num_media)
+        parse = self._classify(body, inbound.num_media or (inbound.location is not None))
         for attempt in (1, 2):
             try:
                 with self.db.session() as session:
@@ -168,13 +176,16 @@ class Engine:
         expired = state_row is not None and state_row.expires_at <= now
         live_row = None if expired else state_row
         state = State(live_row.flow, live_row.step, live_row.data) if live_row else None
+        in_support = state is not None and state.flow == support.FLOW  # its media is never used
 
         ctx = Ctx(self._view(contact, is_new, now), channel, body, parse, state, now,
                   facts=Facts(session, now, exercises=contact.is_demo),
                   kb=self.topics.current(session),
                   survey=None if not in_survey else surveys.open_turn(
                       session, contact, now, live_row.updated_at if live_row else None),
-                  stored_data=lambda: stored.summary(session, contact))
+                  stored_data=lambda: stored.summary(session, contact),
+                  location=None if in_support else _shared(inbound.location),
+                  media=() if in_support else tuple(inbound.media))
         result = self._respond(ctx)
         replies = [render(text, channel) for text in result.replies]
         rest = self._rest_plan(session, contact, channel, inbound, result, replies, ctx.lang, now)
@@ -234,13 +245,12 @@ class Engine:
         return ContactView(language=contact.language or "es", region=contact.region,
                            province=contact.province, has_consent=contact.has_consent,
                            opted_out=contact.opted_out, is_new=is_new,
-                           feedback_due=unanswered.feedback_due(contact, now))
+                           feedback_due=unanswered.feedback_due(contact, now),
+                           latitude=contact.latitude, longitude=contact.longitude)
 
     @staticmethod
     def _respond(ctx: Ctx) -> Result:
-        if ctx.parse.source == "media" and not ctx.contact.opted_out:
-            return menu.media_only(ctx)
-        return flows.respond(ctx)
+        return media.dispatch(ctx) or flows.respond(ctx)
 
     @staticmethod
     def _record_inbound(session, contact, channel, inbound, body, truncated, parse, result,
@@ -274,9 +284,11 @@ class Engine:
                 contact.consent_at, contact.consent_channel = now, channel
                 contact.consent_version = consent_version()
             elif effect.kind == "set_profile":
-                for key in ("language", "region", "province"):
+                for key in ("language", "region", "province", "latitude", "longitude"):
                     if key in effect.values:
                         setattr(contact, key, effect.values[key])
+                if "latitude" in effect.values:
+                    contact.located_at = now
             elif effect.kind == "subscribe":
                 Engine._subscribe(session, contact, effect.values, now)
             elif effect.kind == "survey":
@@ -284,7 +296,8 @@ class Engine:
             elif effect.kind == "handoff":
                 session.add(HandoffRequest(contact_id=contact.id, message_id=message_id,
                                            urgent=effect.values.get("urgent", False),
-                                           topic=effect.values.get("topic"), created_at=now))
+                                           topic=effect.values.get("topic"), created_at=now,
+                                           media=list(effect.values.get("media") or [])))
             elif effect.kind in unanswered.EFFECTS:
                 unanswered.apply(session, contact, message_id, result.sensitive, effect, now)
             else:

@@ -11,11 +11,18 @@ is PRIVATE_TOPIC, the sender logs the sent message without its body (redacted,
 like the rest of that conversation) and blanks the outbox row's body once the
 row is final (sent, failed or canceled). Until then the body exists only in that
 one outbox row, because the sender needs it; the audit log never holds it.
+
+Media of a technician hand-off (a photo or voice note) stays at Twilio: the hand-off keeps
+its URL and content type, and `fetch_media` reads it with the account's credentials
+(HTTP basic auth) only while a member of staff looks at it; nothing is written to disk.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from urllib.parse import urlsplit
 
+import requests
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -27,6 +34,55 @@ from models import AuditLog, Contact, HandoffRequest, Message, OutboxMessage
 SOURCE = "handoff"
 TOPIC, PRIVATE_TOPIC = "handoff", PRIVATE_REPLY_TOPIC
 MAX_CHARS = 1600
+# Twilio's inbound media: /2010-04-01/Accounts/AC.../Messages/MM.../Media/ME... on api.twilio.com.
+_MEDIA_URL = re.compile(r"^https://api\.twilio\.com/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/"
+                        r"Messages/[A-Z]{2}[0-9a-fA-F]{32}/Media/ME[0-9a-fA-F]{32}$")
+SHOWN_TYPES = ("image/", "audio/")  # what the console shows inline or plays
+MAX_MEDIA_BYTES = 16 * 1024 * 1024  # WhatsApp's own limit for audio and video
+
+
+class MediaUnavailable(RuntimeError):
+    """Twilio did not give the media (gone, refused, too big or not reachable)."""
+
+
+def is_twilio_media_url(url: str) -> bool:
+    """Tell whether `url` is a Twilio media URL (the only kind ever kept or fetched)."""
+    return bool(_MEDIA_URL.match(url or ""))
+
+
+def shown(ref: dict) -> bool:
+    """Tell whether a media reference is an image or audio the console may show."""
+    return is_twilio_media_url(ref.get("url", "")) and str(ref.get("content_type", "")).lower(
+    ).startswith(SHOWN_TYPES)
+
+
+def fetch_media(ref: dict, settings) -> tuple[bytes, str]:
+    """Return (bytes, content type) of one media reference, read from Twilio with basic auth."""
+    match = _MEDIA_URL.match(ref.get("url", ""))
+    sid, token = settings.twilio_account_sid, settings.twilio_auth_token
+    if not match or not shown(ref):
+        raise MediaUnavailable("not a Twilio image or audio")
+    if not sid or not token or match.group(1) != sid:
+        raise MediaUnavailable("the media belongs to another Twilio account, or none is set")
+    url = ref["url"]
+    base = (settings.twilio_api_base_url or "").rstrip("/")
+    with requests.Session() as http:
+        if base:  # tests: the loopback fake media server stands in for api.twilio.com
+            url = base + urlsplit(url).path
+            http.trust_env = urlsplit(base).hostname not in {"127.0.0.1", "localhost", "::1"}
+        try:
+            with http.get(url, auth=(sid, token), timeout=settings.twilio_timeout,
+                          stream=True) as response:
+                if response.status_code != 200:
+                    raise MediaUnavailable(f"Twilio answered {response.status_code}")
+                data = b""
+                for chunk in response.iter_content(64 * 1024):
+                    data += chunk
+                    if len(data) > MAX_MEDIA_BYTES:
+                        raise MediaUnavailable("larger than 16 MB")
+        except requests.RequestException as exc:
+            raise MediaUnavailable(f"Twilio not reachable: {type(exc).__name__}") from exc
+    return data, ref["content_type"]
 
 
 class ReplyRefused(ValueError):

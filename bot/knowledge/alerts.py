@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot.knowledge.files import read_bytes
 from bot.proactive.alert_pushes import queue_alert_pushes
+from flows import location
 from flows.places import key, regions_of_area
 from models import Alert, AlertArea, AlertInfo, utcnow
 from models.alerts import CANCELLED, CURRENT, NO_REVIEW, PENDING, SUPERSEDED
@@ -201,6 +202,7 @@ def _info(el: Element, where: str, sent: datetime) -> dict:
         desc = _text(area, "areaDesc", where)
         info["areas"].append({"area_desc": desc, "geocodes": [list(c) for c in codes],
                               "polygons": [(p.text or "").strip() for p in area.findall(_q("polygon"))],
+                              "circles": [(c.text or "").strip() for c in area.findall(_q("circle"))],
                               "regions": regions_of_area(desc, codes)})
     return info
 
@@ -231,7 +233,11 @@ def import_alerts(session: Session, path: Path, now: datetime | None = None) -> 
 
 
 def needs_review(data: dict, manual: bool) -> bool:
-    """Return whether an alert waits for a coordinator: a manual feed's, or an Alert for no region.
+    """Return whether an alert waits for a coordinator: a manual feed's, or an Alert for no place.
+
+    A place is a region (by geocode or name) or a CAP polygon or circle near the program's
+    departments, which reaches the contacts who shared a location inside it
+    (bot/proactive/alert_pushes.py).
 
     A Cancel never waits: it only tells those already sent the alert it ends (an alert
     someone approved, or an auto feed pushed) that it no longer holds.
@@ -241,7 +247,9 @@ def needs_review(data: dict, manual: bool) -> bool:
     if manual:
         return True
     regions = {r for info in data["infos"] for area in info["areas"] for r in area["regions"]}
-    return data["msg_type"] == "Alert" and not regions
+    shapes = any(location.near_program(area.get("polygons"), area.get("circles"))
+                 for info in data["infos"] for area in info["areas"])
+    return data["msg_type"] == "Alert" and not regions and not shapes
 
 
 def import_parsed(session: Session, parsed: list[dict], source: str, now: datetime | None = None,

@@ -82,6 +82,8 @@ def export(session: Session, contact: Contact) -> dict:
     return {
         "phone": contact.phone, "language": contact.language, "region": contact.region,
         "province": contact.province, "channels": list(contact.channels or []),
+        "location": ({"latitude": contact.latitude, "longitude": contact.longitude,
+                      "shared_at": _iso(contact.located_at)} if contact.latitude is not None else None),
         "profile": dict(contact.profile or {}), "created_at": _iso(contact.created_at),
         "last_inbound_at": _iso(contact.last_inbound_at),
         "consent": {"at": _iso(contact.consent_at), "channel": contact.consent_channel,
@@ -101,7 +103,8 @@ def export(session: Session, contact: Contact) -> dict:
                         "topic": o.topic, "body": None if o.private else o.body,
                         "created_at": _iso(o.created_at), "sent_at": _iso(o.sent_at),
                         "error_code": o.error_code} for o in outbox],
-        "handoffs": [{"status": h.status, "urgent": h.urgent, "created_at": _iso(h.created_at)}
+        "handoffs": [{"status": h.status, "urgent": h.urgent, "created_at": _iso(h.created_at),
+                      "media": [m.get("content_type") for m in h.media or []]}
                      for h in handoffs],
         "conversation_state": ({"flow": state.flow, "step": state.step,
                                 "expires_at": _iso(state.expires_at)} if state else None),

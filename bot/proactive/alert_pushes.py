@@ -2,7 +2,9 @@
 
 An imported Alert or Update goes to consenting, not-stopped contacts with an
 active "alerts" subscription for one of its regions (and hazards; "" = every
-hazard); a red alert goes to every consenting contact of those regions too. A
+hazard); a red alert goes to every consenting contact of those regions too. The same
+goes for a located contact whose point lies in one of its CAP polygons or circles, also
+when the alert names no region (flows/location.py tests the point). A
 Cancel goes to whoever was already sent the alert it cancels. Each row's key is
 "alert:<identifier>:<msgType>:contact:<id>" (a re-import adds nothing), its
 `not_after` is the warning's end (the sender never delivers it late), and only
@@ -23,7 +25,7 @@ from bot.conversations.facts import Facts
 from bot.outbound.outbox import cancel_queued, dialect_insert, enqueue_many
 from bot.outbound.policy import (check_topic, first_attempt_at, free_text_channel, free_text_channel_sql,
                                  reachable)
-from flows import climate
+from flows import climate, location
 from flows.catalog import t
 from flows.fit import fits, shorten
 from flows.places import REGION_NAMES
@@ -66,12 +68,12 @@ def queue_alert_pushes(session: Session, alert: Alert, now: datetime) -> int:
     hazards = sorted({h for _info, view in views for h in view.hazards})
     red = any(view.level == "rojo" for _info, view in views)
     audience = _audience(regions, hazards, red, informed)
+    added = _queue_by_point(session, alert, views, hazards, red, now)  # polygons and circles
     if audience is None:
-        return 0
+        return added
     # Thousands of people share a few texts: one INSERT ... SELECT per (language, region) of them.
     groups = session.execute(select(Contact.language, Contact.region).where(*audience)
                              .group_by(Contact.language, Contact.region)).all()
-    added = 0
     for language, contact_region in groups:
         info, view = _for_language(views, language)
         region = contact_region if contact_region in view.regions else (view.regions or ("",))[0]
@@ -80,6 +82,44 @@ def queue_alert_pushes(session: Session, alert: Alert, now: datetime) -> int:
         same = [_is(Contact.language, language), _is(Contact.region, contact_region)]
         added += _insert_select(session, alert, [*audience, *same], body, view.ends_at,
                                 red and view.level == "rojo", now)
+    return added
+
+
+def _queue_by_point(session: Session, alert: Alert, views: list[tuple], hazards: list[str],
+                    red: bool, now: datetime) -> int:
+    """Push to located contacts whose point lies in one of the alert's CAP polygons or circles.
+
+    Who: as for regions (an active alerts subscription for the hazard; for a red alert,
+    every consenting contact), wherever her region is. A contact the region push reached
+    already has the row's key: the insert adds nothing for her.
+    """
+    areas = [(area.polygons or [], area.circles or []) for info, _view in views
+             for area in info.areas if area.polygons or area.circles]
+    boxes = [box for box in (location.bounds(p, c) for p, c in areas) if box]
+    if not boxes:
+        return 0
+    wanted = exists().where(
+        Subscription.contact_id == Contact.id, Subscription.kind == "alerts",
+        Subscription.status == "active",
+        or_(Subscription.hazard == "", Subscription.hazard.in_(hazards or [""])))
+    near = [*reachable(), Contact.latitude.is_not(None), Contact.longitude.is_not(None),
+            Contact.latitude.between(min(b[0] for b in boxes), max(b[1] for b in boxes)),
+            Contact.longitude.between(min(b[2] for b in boxes), max(b[3] for b in boxes))]
+    candidates = session.execute(
+        select(Contact.id, Contact.language, Contact.region, Contact.latitude, Contact.longitude)
+        .where(*near, *([] if red else [wanted]))).all()
+    groups: dict[tuple, list[int]] = {}
+    for c in candidates:
+        if any(location.in_area(p, circ, c.latitude, c.longitude) for p, circ in areas):
+            groups.setdefault((c.language, c.region), []).append(c.id)
+    added = 0
+    for (language, contact_region), ids in groups.items():
+        _info, view = _for_language(views, language)
+        body = alert_text(view, language or "es", REGION_NAMES.get(contact_region, contact_region or ""),
+                          update=alert.msg_type == "Update")
+        for start in range(0, len(ids), 500):
+            added += _insert_select(session, alert, [*reachable(), Contact.id.in_(ids[start:start + 500])],
+                                    body, view.ends_at, red and view.level == "rojo", now)
     return added
 
 

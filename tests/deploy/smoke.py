@@ -226,7 +226,7 @@ def total(found: dict, name: str, **labels) -> float:
 
 
 class MetricsPoller:
-    """Scrape /metrics every `interval` seconds; keep the backlog series and the scrape costs."""
+    """Scrape /metrics every `interval` seconds; keep the backlog series (from every scrape) and the costs."""
 
     def __init__(self, base_url: str, token: str, interval: float = 1.0):
         self.url, self.token, self.interval = base_url + "/metrics", token, interval
@@ -252,19 +252,17 @@ class MetricsPoller:
         found = metric_samples(r.text)
         self.scrapes.append((time.monotonic() - started, len(r.content),
                              total(found, "chaski_metrics_database_seconds")))
+        if total(found, "chaski_database_up") == 1:
+            backlog = sum(total(found, "chaski_outbox_messages", status=s) for s in ("queued", "sending"))
+            self.backlog.append((time.monotonic() - self._started, backlog,
+                                 total(found, "chaski_outbox_oldest_due_age_seconds")))
         return found
 
     def _run(self) -> None:
         http = session()
         while not self._stop.is_set():
             try:
-                found = self.scrape(http)
+                self.scrape(http)
             except (requests.RequestException, ValueError):
                 self.errors += 1
-            else:
-                if total(found, "chaski_database_up") == 1:
-                    backlog = sum(total(found, "chaski_outbox_messages", status=s)
-                                  for s in ("queued", "sending"))
-                    self.backlog.append((time.monotonic() - self._started, backlog,
-                                         total(found, "chaski_outbox_oldest_due_age_seconds")))
             self._stop.wait(self.interval)

@@ -29,7 +29,8 @@ def test_opt_in_words(text):
     "llega borracho y nos pega", "me forzo", "me da cachetadas cuando toma",
     "revisa mi celular y me grita", "numero de ayuda para la mujer", "me obliga a estar con el",
     "me pego mi marido", "me pegan en la casa", "se me pega el arroz pero mi esposo me pega",
-    "me pega el borracho",
+    "me pega el borracho", "mi marido me quitó mis documentos", "mi pareja me esconde el DNI",
+    "mi ex me rompio el celular", "el conviviente me vendio mis animales",
 ])
 def test_emergency_words_anywhere(text):
     hit = match(text)
@@ -51,7 +52,8 @@ def test_menu_digits_and_words(text, intent):
     "no", "para que sirve el biol", "salir a la chacra temprano", "me toca regar mañana",
     "golpe de helada en la papa", "la helada maltrata mis plantas", "dejen de vender barato",
     "se me pega el arroz en la olla", "me pega el sol muy fuerte en la chacra",
-    "me pega el frio en la noche",
+    "me pega el frio en la noche", "me quitaron mi dni en la feria",
+    "mi esposo me quito el miedo a la helada", "con mi pareja vendemos la papa",
 ])
 def test_everything_else_goes_to_the_model(text):
     assert match(text) is None
