@@ -148,3 +148,19 @@ def test_survey_options_are_buttons_and_a_tap_is_the_answer(app, db, fake_twilio
     with db.session() as s:
         given = {a.question_key: a.value for a in s.scalars(select(SurveyAnswer))}
     assert given == {"cultivo": "quinua", "cosecha_kg": "1200", "usa_biol": "no"}
+
+
+def test_the_offer_after_a_photo_is_buttons_and_a_tap_opens_the_technician_handoff(app, db,
+                                                                                   fake_twilio):
+    from models import HandoffRequest
+
+    client = app.test_client()
+    media = ("https://api.twilio.com/2010-04-01/Accounts/AC" + "f" * 32 + "/Messages/MM"
+             + "1" * 32 + "/Media/ME" + "2" * 32)
+    assert post(client, "", NumMedia="1", MediaUrl0=media, MediaContentType0="image/jpeg") == EMPTY
+    [offer] = [r["json"]["types"]["twilio/quick-reply"] for r in fake_twilio.content_requests()]
+    assert [(a["id"], a["title"]) for a in offer["actions"]] == [("1", "Sí"), ("2", "No")]
+    post(client, "Sí", ButtonPayload="1", ButtonText="Sí")
+    with db.session() as s:
+        [handoff] = s.scalars(select(HandoffRequest)).all()
+    assert handoff.topic == "technician"
