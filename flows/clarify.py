@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from flows.base import Ctx, Result, State
 from flows.catalog import t
+from flows.options import build
 
 FLOW = "clarify"
 MAX_OPTIONS = 3
@@ -41,11 +42,9 @@ def options(ranking, limit: int = MAX_OPTIONS) -> list[str]:
 
 
 def question(language: str, offered: list[str]) -> str:
-    """Return the clarifying question with numbered options and 0 for the menu."""
-    lines = [t("clarify_ask", language)]
-    lines += [f"{n} {t(OPTION_KEYS[intent], language)}" for n, intent in enumerate(offered, 1)]
-    lines.append(f"0 {t('option_menu', language)}")
-    return "\n".join(lines)
+    """Return the clarifying question (Choices) with numbered options and 0 for the menu."""
+    options = [(str(n), t(OPTION_KEYS[intent], language)) for n, intent in enumerate(offered, 1)]
+    return build(t("clarify_ask", language), [*options, ("0", t("option_menu", language))])
 
 
 def ask(ctx: Ctx) -> Result | None:

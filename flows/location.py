@@ -25,6 +25,7 @@ from pathlib import Path
 
 from flows.base import Ctx, Effect, Result, State
 from flows.catalog import t
+from flows.options import numbered
 from flows.places import REGION_NAMES, REGIONS, places_in
 from nlu.rules import normalise
 
@@ -240,7 +241,8 @@ def receive(ctx: Ctx) -> Result:
     if ctx.contact.has_consent:
         return Result([saved_text(ctx, where)], FLOW, effects=[Effect("set_profile", values)])
     # The same consent question as onboarding (its version is what she agrees to).
-    text = f"{t('location_found', ctx.lang, place=place_text(where))} {t('consent_ask', ctx.lang)}"
+    text = numbered(f"{t('location_found', ctx.lang, place=place_text(where))} "
+                    f"{t('consent_ask', ctx.lang)}", 2)
     return Result([text], FLOW, State(FLOW, "consent", {"values": values,
                                                        "place": place_text(where)}))
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from flows import location, menu, onboarding, support
 from flows.base import Ctx, Effect, Result, State
 from flows.catalog import t
+from flows.options import numbered
 from nlu.rules import normalise
 
 FLOW = "media"
@@ -63,7 +64,7 @@ def receive(ctx: Ctx) -> Result:
         earlier = ctx.state.data.get("media", []) if ctx.state and ctx.state.flow == FLOW else []
         kept = [*earlier, *refs][:MAX_KEPT]
         lead = "media_offer_audio" if kind(refs[0]["content_type"]) == "audio" else "media_offer_photo"
-        return Result([t(lead, ctx.lang)], FLOW, State(FLOW, "offer", {"media": kept}))
+        return Result([numbered(t(lead, ctx.lang), 2)], FLOW, State(FLOW, "offer", {"media": kept}))
     kinds = {kind(ctype) for _url, ctype in ctx.media}
     key = "media_video" if "video" in kinds else "media_vcard" if "contact" in kinds else "media_other"
     return Result([t(key, ctx.lang)], FLOW)

@@ -3,11 +3,15 @@ from __future__ import annotations
 
 from flows.base import Ctx, Result
 from flows.catalog import t
+from flows.options import numbered
+
 
 def with_menu(ctx: Ctx, lead_key: str | None = None, **values) -> str:
-    """Return the numbered main menu under a header, or under one short line when given."""
+    """Return the numbered main menu (Choices) under a header, or under one short line when given."""
     lead = t(lead_key, ctx.lang, **values) if lead_key else t("menu_header", ctx.lang)
-    return f"{lead}\n{t('menu', ctx.lang)}"
+    items = t("menu", ctx.lang)
+    answers = tuple(line.split(" ", 1)[0] for line in items.splitlines() if line[:1].isdigit())
+    return numbered(f"{lead}\n{items}", answers)
 
 
 def show(ctx: Ctx) -> Result:

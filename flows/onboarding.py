@@ -13,10 +13,12 @@ from __future__ import annotations
 from flows import location
 from flows.base import Ctx, Effect, Result, State
 from flows.catalog import LANGUAGES, language_name, t
+from flows.options import Choices, numbered
 from nlu.rules import normalise
 
 FLOW = "onboarding"
 ASK_KEY = {"consent": "consent_ask", "language": "language_ask", "region": "region_ask"}
+ASK_OPTIONS = {"consent": 2, "language": 3, "region": 8}  # how many numbered answers each has
 REGIONS = ("ancash", "arequipa", "cusco", "huancavelica", "junin", "lima", "piura", "puno")
 REGION_NAMES = {
     "ancash": "Áncash", "arequipa": "Arequipa", "cusco": "Cusco", "huancavelica": "Huancavelica",
@@ -64,11 +66,18 @@ def _next(ctx: Ctx, data: dict, effects: list[Effect]) -> Result:
     if needed:
         step = needed[0]
         data = {**data, "retried": False}
-        text = t(ASK_KEY[step], _lang(ctx, data))
+        text = _ask(step, _lang(ctx, data))
         if step == "region" and ctx.channel == "whatsapp":  # a location answers it too
-            text = f"{text} {t('region_ask_location', _lang(ctx, data))}"
+            hint = t("region_ask_location", _lang(ctx, data))
+            text = (Choices(f"{text} {hint}", f"{text.prompt} {hint}", text.options)
+                    if isinstance(text, Choices) else f"{text} {hint}")
         return Result([text], FLOW, State(FLOW, step, data), effects)
     return _finish(ctx, data, effects)
+
+
+def _ask(step: str, lang: str) -> str:
+    """Return the question of `step` with its numbered answers (Choices when they can be read)."""
+    return numbered(t(ASK_KEY[step], lang), ASK_OPTIONS[step])
 
 
 def _lang(ctx: Ctx, data: dict) -> str:
@@ -142,7 +151,8 @@ def step(ctx: Ctx) -> Result | None:
     if value is None:
         if data.get("retried"):
             return None
-        retry = f"{t('retry', _lang(ctx, data))} {t(ASK_KEY[current], _lang(ctx, data))}"
+        ask, lead = _ask(current, _lang(ctx, data)), t("retry", _lang(ctx, data))
+        retry = ask.led_by(lead) if isinstance(ask, Choices) else f"{lead} {ask}"
         return Result([retry], FLOW, State(FLOW, current, {**data, "retried": True}))
     if current == "consent" and value is False:
         return Result([t("consent_declined", ctx.lang)], FLOW)

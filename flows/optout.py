@@ -4,6 +4,7 @@ from __future__ import annotations
 from flows.base import Ctx, Effect, Result, State
 from flows.catalog import t
 from flows.menu import with_menu
+from flows.options import numbered
 
 FLOW = "optout"
 
@@ -15,7 +16,7 @@ def stop(ctx: Ctx) -> Result:
 
 def ask_confirmation(ctx: Ctx) -> Result:
     """Ask before opting out when only the model (not a keyword) heard a stop."""
-    return Result([t("opt_out_confirm", ctx.lang)], FLOW, State(FLOW, "confirm"))
+    return Result([numbered(t("opt_out_confirm", ctx.lang), 2)], FLOW, State(FLOW, "confirm"))
 
 
 def step(ctx: Ctx) -> Result | None:

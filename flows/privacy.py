@@ -9,6 +9,7 @@ from __future__ import annotations
 from flows.base import Ctx, Effect, Result, State
 from flows.catalog import language_name, t
 from flows.onboarding import REGION_NAMES
+from flows.options import numbered
 
 FLOW = "privacy"
 YES = {"1", "si", "sí", "ari", "jisa", "yes"}
@@ -40,7 +41,7 @@ def access(ctx: Ctx) -> Result:
 
 def ask_erase(ctx: Ctx) -> Result:
     """Ask before erasing: 1 Sí 2 No."""
-    return Result([t("erase_confirm", ctx.lang)], FLOW, State(FLOW, "confirm_erase"))
+    return Result([numbered(t("erase_confirm", ctx.lang), 2)], FLOW, State(FLOW, "confirm_erase"))
 
 
 def step(ctx: Ctx) -> Result | None:

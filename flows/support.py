@@ -16,6 +16,7 @@ from __future__ import annotations
 from flows import directory, handoff
 from flows.base import Ctx, Result, State
 from flows.catalog import t
+from flows.options import numbered
 
 FLOW = "support"
 LINES_FILE = directory.LINES_FILE
@@ -37,7 +38,8 @@ def _result(ctx: Ctx, text: str, step: str | None = "options", **data) -> Result
 
 def emergency(ctx: Ctx) -> Result:
     """Give the emergency numbers and the three options."""
-    return Result([emergency_text(ctx.lang)], FLOW, State(FLOW, "options"), sensitive=True)
+    return Result([numbered(emergency_text(ctx.lang), 3)], FLOW, State(FLOW, "options"),
+                  sensitive=True)
 
 
 def leave(ctx: Ctx) -> Result:
@@ -87,4 +89,4 @@ def step(ctx: Ctx) -> Result:
         return guidance(ctx)
     if answer in PERSON_ANSWERS or ctx.parse.intent in {"affirm", "human_handoff"}:
         return handoff.request(ctx, urgent=True, topic=FLOW)
-    return _result(ctx, t("support_options", ctx.lang, **directory.support_numbers()))
+    return _result(ctx, numbered(t("support_options", ctx.lang, **directory.support_numbers()), 3))

@@ -22,6 +22,7 @@ from flows.base import Ctx, Effect, Result
 from flows.catalog import t
 from flows.dates import read_day
 from flows.menu import with_menu
+from flows.options import Choices, Option, numbered
 from flows.records import lima_date
 from nlu.rules import normalise
 
@@ -65,10 +66,11 @@ def prompt(q: dict, lang: str, number: int, total: int) -> str:
     """Return one question as sent: its text and how to answer it."""
     head = f"{number}/{total} {question_text(q, lang)}"
     if q["type"] == "choice":
-        options = " ".join(f"{i} {o.get(lang) or o['es']}" for i, o in enumerate(q["options"], 1))
-        return f"{head}\n{options}"
+        labels = [(str(i), o.get(lang) or o["es"]) for i, o in enumerate(q["options"], 1)]
+        options = " ".join(f"{i} {label}" for i, label in labels)
+        return Choices(f"{head}\n{options}", head, [Option(i, label) for i, label in labels])
     if q["type"] == "yes_no":
-        return f"{head}\n{t('survey_yes_no', lang)}"
+        return numbered(f"{head}\n{t('survey_yes_no', lang)}", 2)
     if q["type"] == "number":
         unit = f" {q['unit']}" if q.get("unit") else ""
         return f"{head} ({_fmt(q['min'])}-{_fmt(q['max'])}{unit})"
@@ -164,7 +166,8 @@ def step(ctx: Ctx) -> Result | None:
     if s.invalid_count == 0:
         hint = t(f"survey_invalid_{q['type']}", ctx.lang)
         again = prompt(q, ctx.lang, s.index + 1, len(s.questions))
-        return Result([f"{hint}\n{again}"], FLOW, effects=[
+        again = again.led_by(hint, "\n") if isinstance(again, Choices) else f"{hint}\n{again}"
+        return Result([again], FLOW, effects=[
             Effect(FLOW, {"participant_id": s.participant_id, "index": s.index, "invalid": 1,
                           "status": "answering", "answer": None})])
     if clearly_other(ctx):

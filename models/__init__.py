@@ -20,6 +20,7 @@ from models.texts import TextOverride, TextsVersion
 from models.topics import KbCategory, KbRevision, TopicVersion, UnansweredQuestion
 from models.training import TrainingRun
 from models.users import ROLES, AuditLog, User
+from models.whatsapp import ContentItem, WhatsAppTemplate
 
 __all__ = [
     "Base", "utcnow", "Contact", "ConversationState", "HandoffRequest", "Message", "REDACTED",
@@ -27,5 +28,6 @@ __all__ = [
     "Review", "ROLES", "AuditLog", "User", "Broadcast", "OutboxMessage",
     "TrainingRun", "Reminder", "Survey", "SurveyParticipant", "SurveyAnswer", "DatabaseMark",
     "Heartbeat", "AlertFeed", "FeedPoll", "SuppressedNumber", "TextOverride", "TextsVersion",
-    "TopicVersion", "KbCategory", "KbRevision", "UnansweredQuestion",
+    "TopicVersion", "KbCategory", "KbRevision", "UnansweredQuestion", "ContentItem",
+    "WhatsAppTemplate",
 ]

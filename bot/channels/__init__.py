@@ -91,8 +91,11 @@ def send(client, settings: Settings, channel_name: str, phone: str, body: str | 
 
 
 def init_app(app: Flask) -> None:
-    """Register Twilio's webhooks (inbound messages, status callbacks)."""
+    """Register Twilio's webhooks and give the engine WhatsApp buttons and lists."""
     # Imported here, not at the top: the webhooks need the engine, which imports this registry.
     from bot.channels import webhooks
+    from bot.channels.interactive import Interactive
+    from bot.services import services
 
     app.register_blueprint(webhooks.bp)
+    services(app).engine.interactive = Interactive(lambda: services(app))

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, abort, request
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
+from bot.channels.buttons import inbound_text
 from bot.conversations.engine import Inbound
 from bot.conversations.handoffs import is_twilio_media_url
 from bot.monitoring import metrics
@@ -100,12 +101,22 @@ def inbound():
         num_media = int(form.get("NumMedia") or 0)
     except ValueError:
         num_media = 0
-    message = Inbound(address=form.get("From", ""), body=form.get("Body", ""),
+    message = Inbound(address=form.get("From", ""), body=inbound_text(form),
                       sid=form.get("MessageSid") or form.get("SmsSid") or None, num_media=num_media,
                       media=media_refs(form, num_media), location=shared_location(form))
-    outcome = services().engine.handle(message)
+    svc = services()
+    outcome = svc.engine.handle(message)
     metrics.observe_reply(outcome)
+    if message.sid and (outcome.by_rest or (outcome.duplicate and _went_by_rest(svc, message.sid))):
+        svc.engine.interactive.send_now(svc, message.sid)  # what is still queued; nothing twice
+        return twiml([])
     return twiml(outcome.replies)
+
+
+def _went_by_rest(svc, sid: str) -> bool:
+    """Tell whether the replies to this (repeated) MessageSid were sent by REST."""
+    with svc.db.session() as session:
+        return svc.engine.interactive.has_rows(session, sid)
 
 
 @bp.post("/status")

@@ -77,7 +77,7 @@ def init_app(app: Flask) -> None:
     # Imported here, not at the top: the page modules import `bp` and `page` from this module.
     from bot.console import (admin, auth, campaigns, contacts, conversations,  # noqa: F401
                              dashboard, handoffs, knowledge, reminders, retraining, review,
-                             surveys, texts, unanswered)
+                             surveys, texts, unanswered, whatsapp)
     from bot.console import alerts, prices  # noqa: F401
     from bot.console.cli import cli
     from bot.cli import add_commands

@@ -195,11 +195,17 @@ def campaign_detail(broadcast_id: int):
     with services().db.session() as session:
         b = get_or_404(session, Broadcast, broadcast_id)
         found = counts(session, broadcast_id)
+        reasons = session.execute(
+            select(OutboxMessage.error_message, func.count())
+            .where(OutboxMessage.broadcast_id == broadcast_id,
+                   OutboxMessage.status.in_(["failed", "canceled"]),
+                   OutboxMessage.error_message.is_not(None))
+            .group_by(OutboxMessage.error_message).order_by(func.count().desc())).all()
     bars = hbars([(STATUS_NAMES.get(s, s), found.get(s, 0)) for s in STATUSES])
     return render_template("console/campaign_detail.html", b=b, counts=found, bars=bars,
                            statuses=STATUSES, status_names=STATUS_NAMES, languages=LANGUAGE_NAMES,
                            names=BROADCAST_STATUS_NAMES, schedule_text=_schedule_text(b),
-                           total=sum(found.values()))
+                           total=sum(found.values()), reasons=reasons)
 
 
 @bp.post("/campanas/<int:broadcast_id>/<action>")

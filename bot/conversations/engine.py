@@ -59,6 +59,7 @@ class Outcome:
     contact_id: int | None = None
     flow: str | None = None
     segments: list[int] = field(default_factory=list)
+    by_rest: bool = False  # WhatsApp buttons or a list: sent through the outbox, TwiML empty
 
 
 def _shared(location: tuple | None) -> SharedLocation | None:
@@ -76,7 +77,7 @@ class Engine:
 
     def __init__(self, db: Database, classifier, *, max_chars: int = 1600,
                  conversation_ttl: timedelta = timedelta(hours=1), countries: tuple = ("PE",),
-                 suppression_key: str = "chaski-development"):
+                 suppression_key: str = "chaski-development", interactive=None):
         self.db = db
         self.classifier = classifier
         self.max_chars = max_chars
@@ -84,6 +85,7 @@ class Engine:
         self.countries = countries
         self.suppression_key = suppression_key  # HMAC key of erased numbers that said STOP
         self.topics = PublishedCache()  # this worker's published knowledge base
+        self.interactive = interactive  # bot.channels.interactive.Interactive (channels.init_app)
 
     def handle(self, inbound: Inbound, now: datetime | None = None) -> Outcome:
         """Return the replies to `inbound`; never raises, always answers something."""
@@ -186,6 +188,7 @@ class Engine:
                   media=() if in_support else tuple(inbound.media))
         result = self._respond(ctx)
         replies = [render(text, channel) for text in result.replies]
+        rest = self._rest_plan(session, contact, channel, inbound, result, replies, ctx.lang, now)
 
         # ---- writes: everything below is one short burst before the commit ----
         if is_new:
@@ -216,8 +219,18 @@ class Engine:
                      body=None if private else text, redacted=private, status="replied",
                      segments=segment_count(text), flow=result.flow, reply_to_id=message_id,
                      entities={}, created_at=now, updated_at=now) for text in replies])
-        return Outcome(replies, contact_id=contact.id, flow=result.flow,
-                       segments=[segment_count(r) for r in replies])
+        if rest is not None:
+            self.interactive.write(session, rest, contact.id, inbound.sid, private, now)
+        return Outcome([] if rest else replies, contact_id=contact.id, flow=result.flow,
+                       segments=[segment_count(r) for r in replies], by_rest=rest is not None)
+
+    def _rest_plan(self, session, contact, channel, inbound, result, replies, lang, now):
+        """Return how this turn's choices go as WhatsApp buttons or a list (None: TwiML)."""
+        stops = contact.opted_out_at is not None or any(
+            e.kind in ("opt_out", "erase") for e in result.effects)
+        if self.interactive is None or not inbound.sid or stops:
+            return None
+        return self.interactive.prepare(session, channel, result.replies, replies, lang, now)
 
     @staticmethod
     def _touch(contact: Contact, channel: str, now: datetime) -> None:

@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.outbound.outbox import PRIVATE_REPLY_TOPIC, enqueue
+from bot.outbound import templates
 from bot.outbound.policy import inside_whatsapp_window
 from models import AuditLog, Contact, HandoffRequest, Message, OutboxMessage
 
@@ -126,7 +127,10 @@ def send_reply(session: Session, handoff: HandoffRequest, contact: Contact, body
         raise ReplyRefused("Esta persona pidió BAJA: no se le envía ningún mensaje hasta que "
                            "escriba ALTA. No se envió nada.")
     channel = reply_channel(session, handoff, contact)
-    content_sid = None
+    content_sid, variables = None, None
+    saved = templates.find(session, None, SOURCE, contact.language)  # the Plantillas page wins
+    if saved:
+        template_sid, variables = saved[0], templates.fill(saved[1], body)
     if channel == "whatsapp":
         inside = inside_whatsapp_window(contact.last_whatsapp_inbound_at, now)
         if not inside and private:
@@ -147,7 +151,8 @@ def send_reply(session: Session, handoff: HandoffRequest, contact: Contact, body
     key = reply_key(handoff.id, number if number and 0 < number <= n else n)
     if not enqueue(session, key=key, source=SOURCE, contact_id=contact.id, channel=channel,
                    body=body, now=now, topic=PRIVATE_TOPIC if private else TOPIC,
-                   urgent=bool(handoff.urgent), content_sid=content_sid):
+                   urgent=bool(handoff.urgent), content_sid=content_sid,
+                   content_variables=variables if content_sid else None):
         raise ReplyRefused("Esa respuesta ya está en la bandeja de salida (¿doble clic?), o alguien "
                            "respondió al mismo tiempo. Vuelve a cargar la página. No se envió nada más.")
     row = session.scalar(select(OutboxMessage).where(OutboxMessage.key == key))

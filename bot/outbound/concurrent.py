@@ -19,6 +19,7 @@ from sqlalchemy import select, text
 
 from bot.channels.twilio import OUTSIDE_WINDOW
 from bot.outbound.policy import in_open_support
+from bot.outbound.routing import not_sendable_reason
 from models import Contact, ConversationState, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -66,10 +67,9 @@ class ConcurrentDelivery:
                     outcomes.append("lost_claim")
                     continue
                 verdict = self._check(row, contact, open_support, now)
-                plan = None if verdict else self._plan(row, contact, now)
+                plan = None if verdict else self._plan(s, row, contact, now)
                 if plan == "no_template":
-                    self._fail(row, OUTSIDE_WINDOW, "WhatsApp contact outside the 24-hour window "
-                               "and no approved template for this message", now)
+                    self._fail(row, OUTSIDE_WINDOW, not_sendable_reason(row, contact), now)
                     verdict = "failed"
                 if verdict:
                     outcomes.append(verdict)

@@ -50,10 +50,11 @@ from sqlalchemy.orm import Session
 from bot.channels.twilio import OPTED_OUT, OUTSIDE_WINDOW
 from bot.outbound.concurrent import ConcurrentDelivery
 from bot.outbound.outbox import stop_after_carrier_opt_out
-from bot.outbound.policy import (in_open_support, in_quiet_hours, inside_whatsapp_window,
-                                 is_violence_topic, opted_out, quiet_hours_end)
+from bot.outbound.policy import (in_open_support, in_quiet_hours, is_violence_topic, opted_out,
+                                 quiet_hours_end)
 from bot.outbound.ratelimit import RateLimiter, from_settings
 from bot.outbound.recovery import recover
+from bot.outbound.routing import REPLY_SOURCE, not_sendable_reason, plan as route
 from models import Contact, ConversationState, Message, OutboxMessage, utcnow
 from models.heartbeats import SENDER, beat
 
@@ -258,10 +259,9 @@ class Sender(ConcurrentDelivery):
             verdict = self._check(row, contact, open_support, now)
             if verdict:
                 return verdict
-            plan = self._plan(row, contact, now)
+            plan = self._plan(s, row, contact, now)
             if plan == "no_template":
-                self._fail(row, OUTSIDE_WINDOW, "WhatsApp contact outside the 24-hour window and "
-                           "no approved template for this message", now)
+                self._fail(row, OUTSIDE_WINDOW, not_sendable_reason(row, contact), now)
                 return "failed"
         waited = self.clock()
         self.limiter.wait(row.channel, self.limiter.cost(row.channel, row.body if plan == "body"
@@ -305,17 +305,12 @@ class Sender(ConcurrentDelivery):
         log.warning("outbox row %s: claim held past half its lease, released unsent", row_id)
         return "released"
 
-    @staticmethod
-    def _plan(row: OutboxMessage, contact: Contact, now: datetime) -> str:
-        """Choose free-form "body" or the approved "template" (WhatsApp outside 24 h)."""
-        if row.channel != "whatsapp":
-            return "body"
-        if inside_whatsapp_window(contact.last_whatsapp_inbound_at, now):
-            return "body"
-        return "template" if row.content_sid else "no_template"
+    def _plan(self, s: Session, row: OutboxMessage, contact: Contact, now: datetime) -> str:
+        """Choose "body", "content", "template" or "no_template" (bot/outbound/routing.py)."""
+        return route(s, self.settings, row, contact, now)
 
     def _send(self, channel: str, phone: str, row: OutboxMessage, plan: str, client=None):
-        if plan == "template":
+        if plan in ("template", "content"):
             return self.services.send(channel, phone, None, self.status_callback,
                                       content_sid=row.content_sid,
                                       content_variables=row.content_variables or {}, client=client)
@@ -352,7 +347,7 @@ class Sender(ConcurrentDelivery):
         if updated.rowcount != 1:  # another sender took the row over: it will ask Twilio
             log.warning("outbox row %s: lease lost before recording %s", row.id, outcome)
             return "lease_lost"
-        if outcome == "sent":
+        if outcome == "sent" and row.source != REPLY_SOURCE:  # the engine logged its replies
             self._log_sent(s, row, result.sid, result.status, result.num_segments, now)
         elif outcome == "opted_out":
             stop_after_carrier_opt_out(s, row.contact_id, now)

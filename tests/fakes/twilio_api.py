@@ -1,4 +1,11 @@
-"""A local HTTP server that answers like Twilio's REST API for messages.
+"""A local HTTP server that answers like Twilio's REST API for messages and the Content API.
+
+Content API (content.twilio.com, same base URL here): ``POST /v1/Content`` (JSON)
+creates an item after checking the limits of `twilio/quick-reply` (3 buttons,
+titles of 20 characters) and `twilio/list-picker` (10 items of 24 characters, a
+button); ``GET /v1/Content/<sid>`` fetches it. ``fail_content_next`` makes the next
+Content API requests fail; a message sent with a known ContentSid gets the item's
+text as its body, as Twilio shows it.
 
 Point the app at it with ``TWILIO_API_BASE_URL=fake.base_url`` (or
 ``build_client(..., api_base_url=fake.base_url)``) and the fake's credentials.
@@ -76,6 +83,8 @@ class FakeTwilioAPI:
         self.requests: list[dict] = []
         self.messages: list[dict] = []
         self._failures: list[tuple[int, int, str]] = []
+        self._content_failures: list[tuple[int, int, str]] = []
+        self.contents: dict[str, dict] = {}  # ContentSid -> the item as created
         self._delays: list[float] = []
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
@@ -87,6 +96,8 @@ class FakeTwilioAPI:
             Rule(f"{API}/Accounts/<account>/Messages.json", endpoint="create", methods=["POST"]),
             Rule(f"{API}/Accounts/<account>/Messages.json", endpoint="list", methods=["GET"]),
             Rule(f"{API}/Accounts/<account>/Messages/<sid>.json", endpoint="fetch", methods=["GET"]),
+            Rule("/v1/Content", endpoint="content_create", methods=["POST"]),
+            Rule("/v1/Content/<sid>", endpoint="content_fetch", methods=["GET"]),
         ])
 
     # ---- lifecycle -------------------------------------------------------
@@ -94,7 +105,8 @@ class FakeTwilioAPI:
         """Start serving in a daemon thread on a free port."""
         self._stopping.clear()
         self._server = make_server("127.0.0.1", 0, self.wsgi_app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever,
+        # A short poll: stop() waits for it, and every test using the fake stops one.
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         name="fake-twilio-api", daemon=True)
         self._thread.start()
         return self
@@ -129,6 +141,24 @@ class FakeTwilioAPI:
         with self._lock:
             self._failures.extend([(status, code, message)] * times)
 
+    def fail_content_next(self, status: int = 500, code: int = 20500,
+                          message: str = "Internal Server Error", times: int = 1) -> None:
+        """Answer the next `times` Content API requests with this Twilio error."""
+        with self._lock:
+            self._content_failures.extend([(status, code, message)] * times)
+
+    def add_content(self, sid: str, types: dict, language: str = "es") -> None:
+        """Store an item made elsewhere (a template built in Twilio's console)."""
+        with self._lock:
+            self.contents[sid] = {"sid": sid, "account_sid": self.account_sid, "language": language,
+                                  "friendly_name": sid.lower(), "variables": {}, "types": types}
+
+    def content_requests(self, method: str = "POST") -> list[dict]:
+        """Return the recorded Content API requests of `method`."""
+        with self._lock:
+            return [dict(r) for r in self.requests
+                    if r["path"].startswith("/v1/Content") and r["method"] == method]
+
     def delay_next(self, seconds: float, times: int = 1) -> None:
         """Wait `seconds` before answering each of the next `times` requests."""
         with self._lock:
@@ -139,7 +169,9 @@ class FakeTwilioAPI:
         with self._lock:
             self.requests.clear()
             self.messages.clear()
+            self.contents.clear()
             self._failures.clear()
+            self._content_failures.clear()
             self._delays.clear()
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
@@ -170,7 +202,8 @@ class FakeTwilioAPI:
 
     def _dispatch(self, request: Request) -> Response:
         form = {k: (v[0] if len(v) == 1 else v) for k, v in request.form.lists()}
-        record = {"method": request.method, "path": request.path, "form": form,
+        body = request.get_json(silent=True) if request.is_json else None
+        record = {"method": request.method, "path": request.path, "form": form, "json": body,
                   "auth_ok": self._auth_ok(request), "status": None, "at": time.monotonic()}
         with self._lock:
             self.requests.append(record)
@@ -198,6 +231,8 @@ class FakeTwilioAPI:
         if not auth_ok:
             return twilio_error(401, 20003, "Authenticate",
                                 headers={"WWW-Authenticate": 'Basic realm="Twilio API"'})
+        if endpoint.startswith("content_"):
+            return self._content(endpoint, args, request)
         if args["account"] != self.account_sid:
             return twilio_error(404, 20404, f"The requested resource {request.path} was not found")
         with self._lock:
@@ -215,6 +250,40 @@ class FakeTwilioAPI:
             return self._json(stored, 200)
         except _Fail as fail:
             return twilio_error(fail.status, fail.code, fail.message)
+
+    def _content(self, endpoint: str, args: dict, request: Request) -> Response:
+        """Serve the Content API: create (checked like Twilio) or fetch an item."""
+        with self._lock:
+            failure = self._content_failures.pop(0) if self._content_failures else None
+        if failure:
+            return twilio_error(*failure)
+        try:
+            if endpoint == "content_fetch":
+                with self._lock:
+                    item = self.contents.get(args["sid"])
+                if item is None:
+                    raise _Fail(404, 20404, f"The requested resource {request.path} was not found")
+                return self._json(item, 200)
+            return self._json(self._create_content(request.get_json(silent=True)), 201)
+        except _Fail as fail:
+            return twilio_error(fail.status, fail.code, fail.message)
+
+    def _create_content(self, payload) -> dict:
+        if not isinstance(payload, dict) or not isinstance(payload.get("types"), dict):
+            raise _Fail(400, 20001, "Invalid content: 'types' is required")
+        if not payload.get("friendly_name") or not payload.get("language"):
+            raise _Fail(400, 20001, "Invalid content: friendly_name and language are required")
+        for kind, body in payload["types"].items():
+            _check_content_type(kind, body)
+        sid = "HX" + uuid.uuid4().hex
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        item = {"sid": sid, "account_sid": self.account_sid, "friendly_name": payload["friendly_name"],
+                "language": payload["language"], "variables": payload.get("variables") or {},
+                "types": payload["types"], "date_created": now, "date_updated": now,
+                "url": f"https://content.twilio.com/v1/Content/{sid}", "links": {}}
+        with self._lock:
+            self.contents[sid] = item
+        return dict(item)
 
     @staticmethod
     def _json(payload: dict, status: int) -> Response:
@@ -258,6 +327,12 @@ class FakeTwilioAPI:
                 raise _Fail(400, 21656, "The ContentVariables Parameter is invalid.") from None
         if body and len(body) > 1600:
             raise _Fail(400, 21617, "The concatenated message body exceeds the 1600 character limit.")
+        if content_sid and not body:
+            with self._lock:
+                item = self.contents.get(content_sid)
+            if item is None and not content_sid.startswith("HX"):
+                raise _Fail(400, 21655, "The ContentSid is Invalid.")
+            body = ((item or {}).get("types", {}).get("twilio/text") or {}).get("body", "")
         sid = "SM" + uuid.uuid4().hex
         now = format_datetime(datetime.now(timezone.utc))
         uri = f"{API}/Accounts/{self.account_sid}/Messages/{sid}"
@@ -276,6 +351,28 @@ class FakeTwilioAPI:
         with self._lock:
             self.messages.append(message)
         return dict(message)
+
+
+def _check_content_type(kind: str, body) -> None:
+    """Refuse a Content type the way the Content API does (limits from Twilio's documentation)."""
+    if not isinstance(body, dict) or not body.get("body"):
+        raise _Fail(400, 20001, f"Invalid content: {kind} needs a body")
+    if len(body["body"]) > 1024:
+        raise _Fail(400, 20001, f"Invalid content: {kind} body longer than 1024 characters")
+    if kind == "twilio/quick-reply":
+        actions = body.get("actions") or []
+        if not 1 <= len(actions) <= 3 or any(len(a.get("title", "")) > 20 or not a.get("id")
+                                             for a in actions):
+            raise _Fail(400, 20001, "Invalid content: quick-reply takes 1-3 actions, titles "
+                                    "of at most 20 characters, each with an id")
+    elif kind == "twilio/list-picker":
+        items = body.get("items") or []
+        if not body.get("button") or not 1 <= len(items) <= 10 or any(
+                len(i.get("item", "")) > 24 or not i.get("id") for i in items):
+            raise _Fail(400, 20001, "Invalid content: list-picker takes a button and 1-10 items "
+                                    "of at most 24 characters, each with an id")
+    elif kind != "twilio/text":
+        raise _Fail(400, 20001, f"Content type {kind} is not supported by this fake")
 
 
 def start_fake_twilio(account_sid: str = FAKE_ACCOUNT_SID,

@@ -1,11 +1,8 @@
 """shared locations of contacts, CAP circles, media references of hand-offs
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-01
-
-down_revision is 0012 for now: 0013 is written in parallel and the chain is
-re-linked when both are merged.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -13,7 +10,7 @@ import models.base
 
 
 revision = '0014'
-down_revision = '0012'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
