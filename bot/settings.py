@@ -93,6 +93,9 @@ class Settings:
     handoff_template_sid: str | None = setting(
         None, "HANDOFF_TEMPLATE_SID", doc="approved WhatsApp template (HX...) a staff reply to a "
         "hand-off uses outside the 24-hour window; none: such replies are refused")
+    whatsapp_templates: str = setting(
+        "", "WHATSAPP_TEMPLATES", doc='approved WhatsApp templates per proactive source and language, '
+        'JSON: {"alert": {"es": "HX..."}, ...}; the Plantillas console page overrides them')
     alert_feeds: tuple = setting((), "ALERT_FEEDS", lambda v: tuple(v.split()),
                                  "space-separated CAP feed URLs added as auto feeds at start-up")
     alert_poll_minutes: int = setting(5, "ALERT_POLL_MINUTES", int,

@@ -32,6 +32,7 @@ ACCESS = {
     "contacts": {"admin", "coordinator", "counsellor"},  # counsellors: contacts with a hand-off
     "texts": {"admin", "translator"},
     "users": {"admin"},
+    "whatsapp_templates": {"admin"},
     "audit": {"admin"},
     "knowledge": {"admin", "technician"},
     "unanswered": {"admin", "technician"},

@@ -56,7 +56,7 @@ def coverage(session, settings) -> list[dict]:
 
 
 @bp.get("/plantillas")
-@page("users")  # the admin-only pages (access.py ACCESS["users"])
+@page("whatsapp_templates")
 def whatsapp_templates():
     """Show every proactive source's WhatsApp template and who a missing one leaves out."""
     svc = services()
@@ -69,7 +69,7 @@ def whatsapp_templates():
 
 
 @bp.post("/plantillas")
-@page("users")  # the admin-only pages (access.py ACCESS["users"])
+@page("whatsapp_templates")
 def whatsapp_templates_save():
     """Save the template of one source in one language."""
     form = request.form

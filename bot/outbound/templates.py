@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 
 from sqlalchemy import select
@@ -67,7 +66,7 @@ def check(source: str, sid: str, variables: dict | None) -> dict:
 
 def from_setting(settings) -> dict[tuple[str, str], tuple[str, dict]]:
     """Return {(source, language): (sid, variables)} from WHATSAPP_TEMPLATES (and the hand-off one)."""
-    raw = settings.extra.get(SETTING, os.environ.get(SETTING, ""))
+    raw = settings.whatsapp_templates
     found: dict[tuple[str, str], tuple[str, dict]] = {}
     if settings.handoff_template_sid:
         found[("handoff", "es")] = (settings.handoff_template_sid, {})

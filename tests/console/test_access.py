@@ -19,7 +19,8 @@ PAGES = {"dashboard": "/console/", "conversations": "/console/conversaciones",
          "audit": "/console/auditoria", "campaigns": "/console/campanas",
          "surveys": "/console/encuestas", "reminders": "/console/recordatorios",
          "alerts": "/console/alertas", "prices": "/console/precios",
-         "contacts": "/console/contactos", "texts": "/console/textos"}
+         "contacts": "/console/contactos", "texts": "/console/textos",
+         "whatsapp_templates": "/console/plantillas"}
 POSTS = ["/console/revision/exportar", "/console/reentrenar", "/console/revision/1",
          "/console/derivaciones/1/close", "/console/derivaciones/1/responder",
          "/console/campanas/nueva", "/console/campanas/1/programar",
