@@ -24,9 +24,8 @@ def runs(pg: str | None) -> list[list[str]]:
     db = ["--database-url", pg] if pg else []
     return [
         ["webhook_throughput.py", "--quick", *db],
-        ["broadcast.py", "--contacts", "100000", "--sends", "2000", "--workers", "1", *db],
-        ["broadcast.py", "--contacts", "3000", "--sends", "1500", "--workers", "1", "--latency", "0.15",
-         *db],
+        ["broadcast.py", "--contacts", "100000", "--sends", "2000", *db],  # 1 worker, then a whole sender
+        ["broadcast.py", "--contacts", "3000", "--sends", "1500", "--latency", "0.15", *db],
         ["alert_pushes.py", "--contacts", "100000", *db],
         ["webhook_mix.py", "--quick", *db],  # starts a Rasa server from the trained model
     ]

@@ -68,7 +68,8 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--sends", type=int, default=5_000, help="messages actually sent (both ways)")
-    parser.add_argument("--workers", type=int, default=4, help="sender threads in the second run")
+    parser.add_argument("--workers", type=int,
+                        help="sender threads in the second run (default: OUTBOX_WORKERS, as `flask sender`)")
     parser.add_argument("--quick", action="store_true", help="10,000 contacts and 1,000 sends")
     parser.add_argument("--database-url", help="database to EMPTY and use (default: a temp SQLite file)")
     parser.add_argument("--latency", type=float, default=0.0,
@@ -89,6 +90,7 @@ def main() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     svc = services(app)
     db = svc.db
+    args.workers = args.workers or svc.settings.outbox_workers
     print(f"database: {db.engine.dialect.name}; contacts: {args.contacts:,}; sends: {args.sends:,}; "
           f"fake Twilio latency {args.latency * 1000:.0f} ms; {svc.settings.outbox_concurrency} calls "
           "in flight per worker")
@@ -154,13 +156,20 @@ def main() -> None:
                counts["queued"] / build_s, "rows/s", goal=f">= {BUILD_GOAL:,}",
                met=counts["queued"] / build_s >= BUILD_GOAL if args.contacts >= 100_000 else None)
         record(args.results, f"plain twilio client loop, {dbname}", plain_rate, "msg/s", goal="(baseline)")
-        record(args.results, f"sender, 1 worker, 0 ms, {dbname}", rates[1], "msg/s",
-               baseline="plain loop", ratio=rates[1] / plain_rate, goal=">= 1.0 of plain loop",
-               met=rates[1] / plain_rate >= 1.0)
-    else:
-        record(args.results, f"sender, 1 worker, {args.latency * 1000:.0f} ms latency, {dbname}",
-               rates[1], "msg/s", baseline="plain loop", ratio=rates[1] / plain_rate,
-               goal=f">= {LATENCY_GOAL} msg/s", met=rates[1] >= LATENCY_GOAL)
+    # The goals are one sender process's (`flask sender`: OUTBOX_WORKERS threads); one thread
+    # alone is shown beside it.
+    ms = f"{args.latency * 1000:.0f} ms"
+    for workers, rate in rates.items():
+        whole = workers == max(rates)
+        name = f"sender process, {workers} workers" if whole and workers > 1 else f"sender, {workers} worker"
+        if args.latency == 0:
+            record(args.results, f"{name}, 0 ms, {dbname}", rate, "msg/s", baseline="plain loop",
+                   ratio=rate / plain_rate, goal=">= 1.0 of plain loop" if whole else "(one thread)",
+                   met=rate / plain_rate >= 1.0 if whole else None)
+        else:
+            record(args.results, f"{name}, {ms} latency, {dbname}", rate, "msg/s", baseline="plain loop",
+                   ratio=rate / plain_rate, goal=f">= {LATENCY_GOAL} msg/s" if whole else "(one thread)",
+                   met=rate >= LATENCY_GOAL if whole else None)
     fake.stop()
     db.dispose()
 
