@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.fakes.loopback import LoopbackServer
 
 FEEDS = Path(__file__).resolve().parents[1] / "data" / "feeds"
 CAP_TYPE = "application/cap+xml"
@@ -31,27 +32,13 @@ class Route:
     location: str | None = None  # a redirect
 
 
-class FeedServer:
+class FeedServer(LoopbackServer):
     """Serve routes on 127.0.0.1 in a thread; `requests` lists (path, headers) received."""
 
     def __init__(self):
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict]] = []
         self._lock = threading.Lock()
-        self._server = None
-
-    def start(self) -> "FeedServer":
-        self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"

@@ -13,9 +13,9 @@ import itertools
 import threading
 from collections import Counter
 
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from tests.fakes.loopback import LoopbackServer
 from tests.fakes.twilio_api import FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN
 
 TWILIO = "https://api.twilio.com"
@@ -25,7 +25,7 @@ PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4
 OGG = b"OggS\x00\x02" + b"\x00" * 20 + b"fake voice note"
 
 
-class FakeTwilioMedia:
+class FakeTwilioMedia(LoopbackServer):
     """Serve media on 127.0.0.1 in a thread; `hits[path]` counts requests for each."""
 
     def __init__(self, account_sid: str = FAKE_ACCOUNT_SID, auth_token: str = FAKE_AUTH_TOKEN):
@@ -35,20 +35,6 @@ class FakeTwilioMedia:
         self.refused = 0
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._server = None
-
-    def start(self) -> "FakeTwilioMedia":
-        self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
 
     def add(self, content_type: str, data: bytes) -> str:
         """Publish one media item; return its Twilio-style URL."""
