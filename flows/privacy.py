@@ -29,6 +29,8 @@ def access(ctx: Ctx) -> Result:
                                                     if len(subs) > MAX_SUBSCRIPTIONS else "")
     place = ", ".join(p for p in (stored.get("province"), REGION_NAMES.get(stored.get("region"),
                                                                          stored.get("region"))) if p)
+    if stored.get("located"):  # a shared WhatsApp location is kept too (flows/location.py)
+        place = f"{place}; {t('data_location', lang)}" if place else t("data_location", lang)
     consent = stored["consent_at"]
     text = t("data_summary", lang, lang_name=language_name(stored["language"]),
              place=place or none, channels=", ".join(c.upper() if c == "sms" else "WhatsApp"

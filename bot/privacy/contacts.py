@@ -42,7 +42,7 @@ def _outside_support():
 
 
 def summary(session: Session, contact: Contact) -> dict:
-    """Return what MIS DATOS tells her: profile, channels, subscriptions, consent, messages kept.
+    """Return what MIS DATOS tells her: profile, point, channels, subscriptions, consent, messages.
 
     Nothing about a conversation about violence (a shared phone can show it).
     """
@@ -54,7 +54,8 @@ def summary(session: Session, contact: Contact) -> dict:
     return {"language": contact.language or "es", "region": contact.region,
             "province": contact.province, "channels": list(contact.channels or []),
             "subscriptions": [describe_subscription(s) for s in subs],
-            "consent_at": contact.consent_at, "messages": kept or 0}
+            "consent_at": contact.consent_at, "messages": kept or 0,
+            "located": contact.latitude is not None}
 
 
 def export(session: Session, contact: Contact) -> dict:

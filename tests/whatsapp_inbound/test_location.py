@@ -28,6 +28,8 @@ def test_a_location_in_jauja_saves_junin_and_jauja_after_consent(client, db):
     with db.session() as s:  # what is stored about her says so (contact export)
         stored = export(s, s.get(Contact, she.id))
     assert stored["location"]["latitude"] == -11.776
+    told = post_whatsapp(client, SHE, "MIS DATOS")  # and so does what she is told
+    assert "Junín; el punto de la ubicación que compartiste;" in told
     # once she has consented, a new location is saved at once
     moved = share_location(client, SHE, HUANCAVELICA)
     assert "Guardamos: Huancavelica, Huancavelica." in moved
@@ -37,6 +39,7 @@ def test_a_location_in_jauja_saves_junin_and_jauja_after_consent(client, db):
 def test_a_no_keeps_nothing(client, db):
     share_location(client, SHE, JAUJA)
     assert "no guardamos tu ubicación" in post_whatsapp(client, SHE, "2")
+    assert "ubicación" not in post_whatsapp(client, SHE, "MIS DATOS")
     she = contact(db, SHE)
     assert (she.region, she.latitude, she.consent_at) == (None, None, None)
 
