@@ -35,14 +35,6 @@ def visible(query, user):
                        HandoffRequest.contact_id.not_in(restricted_contacts()))
 
 
-def may_see(session, handoff: HandoffRequest, user) -> bool:
-    """Tell whether `user` may see this one hand-off (the rule of `visible`)."""
-    if user.role == "technician" and handoff.topic != TECHNICIAN_TOPIC:
-        return False
-    return user.sees_restricted or not (handoff.topic == "support" or
-                                        is_restricted(session, handoff.contact_id))
-
-
 @bp.get("/derivaciones")
 @page("handoffs")
 def handoffs():
@@ -90,8 +82,9 @@ def _template_sid() -> str | None:
 
 def _visible_handoff(session, handoff_id: int) -> HandoffRequest:
     """Return the hand-off if the current user may see it, else 404."""
-    handoff = session.get(HandoffRequest, handoff_id)
-    if handoff is None or not may_see(session, handoff, current_user):
+    handoff = session.scalar(visible(select(HandoffRequest).where(HandoffRequest.id == handoff_id),
+                                     current_user))
+    if handoff is None:
         abort(404)
     return handoff
 
