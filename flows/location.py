@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -69,7 +70,7 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
-def in_ring(ring: list[tuple[float, float]], x: float, y: float) -> bool:
+def in_ring(ring: Sequence[tuple[float, float]], x: float, y: float) -> bool:
     """Return whether (x, y) lies inside the closed ring of (x, y) vertices (ray casting)."""
     inside = False
     j = len(ring) - 1
@@ -106,7 +107,7 @@ def capitals() -> tuple[dict, ...]:
 def department_at(latitude: float, longitude: float) -> str | None:
     """Return the key of the department whose outline holds the point, or None."""
     for name, rings in departments():
-        if any(in_ring(list(ring), longitude, latitude) for ring in rings):
+        if any(in_ring(ring, longitude, latitude) for ring in rings):
             return name
     return None
 

@@ -75,14 +75,14 @@ def fetch_media(ref: dict, settings) -> tuple[bytes, str]:
                           stream=True) as response:
                 if response.status_code != 200:
                     raise MediaUnavailable(f"Twilio answered {response.status_code}")
-                data = b""
+                data = bytearray()  # grown in place: a bytes += copies all of it per chunk
                 for chunk in response.iter_content(64 * 1024):
                     data += chunk
                     if len(data) > MAX_MEDIA_BYTES:
                         raise MediaUnavailable("larger than 16 MB")
         except requests.RequestException as exc:
             raise MediaUnavailable(f"Twilio not reachable: {type(exc).__name__}") from exc
-    return data, ref["content_type"]
+    return bytes(data), ref["content_type"]
 
 
 class ReplyRefused(ValueError):
