@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -67,13 +68,21 @@ def check(source: str, sid: str, variables: dict | None) -> dict:
 def from_setting(settings) -> dict[tuple[str, str], tuple[str, dict]]:
     """Return {(source, language): (sid, variables)} from WHATSAPP_TEMPLATES (and the hand-off one)."""
     raw = settings.whatsapp_templates
+    if not isinstance(raw, str):  # an override given as data (tests)
+        raw = json.dumps(raw) if raw else ""
+    return dict(_parsed(raw, settings.handoff_template_sid))
+
+
+@lru_cache(maxsize=8)
+def _parsed(raw: str, handoff_sid: str | None) -> dict[tuple[str, str], tuple[str, dict]]:
+    """Parse the setting once per value: the sender asks for every row outside the window."""
     found: dict[tuple[str, str], tuple[str, dict]] = {}
-    if settings.handoff_template_sid:
-        found[("handoff", "es")] = (settings.handoff_template_sid, {})
+    if handoff_sid:
+        found[("handoff", "es")] = (handoff_sid, {})
     if not raw:
         return found
     try:
-        parsed = json.loads(raw) if isinstance(raw, str) else raw
+        parsed = json.loads(raw)
         for source, languages in parsed.items():
             for language, value in languages.items():
                 sid, variables = (value, None) if isinstance(value, str) else (
