@@ -158,17 +158,24 @@ def parse_circle(text: str) -> tuple[float, float, float] | None:
         return None
 
 
-def in_area(polygons: list[str], circles: list[str], latitude: float, longitude: float) -> bool:
-    """Return whether a point lies in one of an area's CAP polygons or circles."""
-    for text in polygons or []:
-        ring = [(lon, lat) for lat, lon in parse_polygon(text)]
-        if ring and in_ring(ring, longitude, latitude):
-            return True
-    for text in circles or []:
-        circle = parse_circle(text)
-        if circle and distance_km(latitude, longitude, circle[0], circle[1]) <= circle[2]:
-            return True
-    return False
+@dataclass(frozen=True)
+class Shapes:
+    """An area's CAP polygons (as (lon, lat) rings) and circles (lat, lon, km), parsed once."""
+
+    rings: tuple
+    circles: tuple
+
+    def hold(self, latitude: float, longitude: float) -> bool:
+        """Return whether the point lies in one of the polygons or circles."""
+        return (any(in_ring(ring, longitude, latitude) for ring in self.rings)
+                or any(distance_km(latitude, longitude, lat, lon) <= km for lat, lon, km in self.circles))
+
+
+def shapes(polygons: list[str], circles: list[str]) -> Shapes:
+    """Parse an area's CAP <polygon> and <circle> texts (the unreadable ones are left out)."""
+    rings = [tuple((lon, lat) for lat, lon in parse_polygon(text)) for text in polygons or []]
+    parsed = [parse_circle(text) for text in circles or []]
+    return Shapes(tuple(r for r in rings if r), tuple(c for c in parsed if c))
 
 
 def bounds(polygons: list[str], circles: list[str]) -> tuple[float, float, float, float] | None:

@@ -108,9 +108,10 @@ def _queue_by_point(session: Session, alert: Alert, views: list[tuple], hazards:
     candidates = session.execute(
         select(Contact.id, Contact.language, Contact.region, Contact.latitude, Contact.longitude)
         .where(*near, *([] if red else [wanted]))).all()
+    parsed = [location.shapes(p, circ) for p, circ in areas]  # once, not per candidate
     groups: dict[tuple, list[int]] = {}
     for c in candidates:
-        if any(location.in_area(p, circ, c.latitude, c.longitude) for p, circ in areas):
+        if any(shape.hold(c.latitude, c.longitude) for shape in parsed):
             groups.setdefault((c.language, c.region), []).append(c.id)
     added = 0
     for (language, contact_region), ids in groups.items():
