@@ -32,11 +32,10 @@ def whatsapp_only_by_language(session) -> dict[str, int]:
     return {(lang or "es"): n for lang, n in rows}
 
 
-def coverage(session, settings) -> list[dict]:
-    """Return one line per source: its template per language and the contacts left out."""
+def coverage(session, settings, only: dict[str, int]) -> list[dict]:
+    """Return one line per source: its template per language and how many of `only` it leaves out."""
     found = templates.configured(session, settings)
     saved = {(r.source, r.language) for r in session.scalars(select(WhatsAppTemplate))}
-    only = whatsapp_only_by_language(session)
     lines = []
     for source, name in templates.SOURCES.items():
         cells, left_out = {}, 0
@@ -61,8 +60,9 @@ def whatsapp_templates():
     """Show every proactive source's WhatsApp template and who a missing one leaves out."""
     svc = services()
     with svc.db.session() as session:
-        lines = coverage(session, svc.settings)
-        only = sum(whatsapp_only_by_language(session).values())
+        by_language = whatsapp_only_by_language(session)
+        lines = coverage(session, svc.settings, by_language)
+        only = sum(by_language.values())
     return render_template("console/whatsapp_templates.html", lines=lines, languages=LANGUAGES,
                            language_names=LANGUAGE_NAMES, sources=templates.SOURCES,
                            whatsapp_only=only, setting=templates.SETTING)
