@@ -93,7 +93,8 @@ def test_the_sender_spends_each_sms_segments(database_url, fake_twilio):
         long_ones, short_ones = add_contacts(s, 2), add_contacts(s, 2, start=910_000_100)
     queue(db, long_ones, body=THREE_SEGMENTS, tag="long")
     queue(db, short_ones, body="Hola", tag="short")
-    sender = Sender(services(app), clock=lambda: clock.now, sleep=clock.sleep)
+    # One send at a time: threads sharing a fake clock would add up their sleeps.
+    sender = Sender(services(app), clock=lambda: clock.now, sleep=clock.sleep, concurrency=1)
     assert sender.run_once(NOON) == {"sent": 4}
     assert sorted(m["body"][:4] for m in fake_twilio.messages) == ["Hela", "Hela", "Hola", "Hola"]
     # The last send waits for 3 + 3 + 1 segments before it, and for the one before it to be
