@@ -9,9 +9,11 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 import flows
 from bot.surveys import service as surveys
@@ -19,10 +21,9 @@ from bot.outbound import policy
 from bot.privacy import contacts as stored, erasure, suppression
 from bot.translations import store as texts
 from bot.db import Database
-from bot.outbound.outbox import dialect_insert
 from bot.conversations.facts import Facts
 from bot.topics import unanswered
-from bot.topics.store import PublishedCache
+from bot.topics.store import PublishedCache, revision_column
 from bot import channels
 from flows.gsm7 import segment_count
 from bot.channels.phones import InvalidPhone, country, mask, split_address, to_e164
@@ -67,6 +68,26 @@ def _shared(location: tuple | None) -> SharedLocation | None:
     return SharedLocation(*location) if location else None
 
 
+# The turn's statements, built once (building one costs more than running it on SQLite).
+# Its first read: the contact, her conversation state, whether a survey may await an answer,
+# and the counters of the texts and the knowledge base saved in the console.
+TURN_READ = (select(Contact, ConversationState, surveys.has_open_turn(), texts.version_column(),
+                    revision_column())
+             .outerjoin(ConversationState, ConversationState.contact_id == Contact.id)
+             .where(Contact.phone == bindparam("phone")))
+COUNTERS = select(texts.version_column(), revision_column())  # a first message: no contact row
+MESSAGES = Message.__table__
+# The inbound row: a repeated MessageSid inserts nothing (the dedupe check rides on the INSERT).
+INSERT_INBOUND = {name: insert(MESSAGES).on_conflict_do_nothing(index_elements=["twilio_sid"])
+                  .returning(MESSAGES.c.id)
+                  for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))}
+INSERT_REPLIES = MESSAGES.insert()
+CONTACTS = Contact.__table__
+TOUCHED = ("last_inbound_at", "channels", "last_whatsapp_inbound_at")
+TOUCH_CONTACT = (CONTACTS.update().where(CONTACTS.c.id == bindparam("b_id"))
+                 .values({c: bindparam(f"b_{c}") for c in TOUCHED}))
+
+
 def render(text: str, channel: str) -> str:
     """Return `text` as it goes out on `channel`: GSM-7 for SMS, Unicode elsewhere."""
     return channels.get(channel).render(text)
@@ -90,7 +111,6 @@ class Engine:
     def handle(self, inbound: Inbound, now: datetime | None = None) -> Outcome:
         """Return the replies to `inbound`; never raises, always answers something."""
         now = now or utcnow()
-        self._refresh_texts()
         channel, number = split_address(inbound.address)
         channel = inbound.channel or channel
         try:
@@ -117,10 +137,11 @@ class Engine:
         fallback = support.emergency_text() if parse.intent == "gbv_support" else t("error")
         return self._outcome([fallback], channel)
 
-    def _refresh_texts(self) -> None:
-        """Use the texts saved in the console at once (one small query a message)."""
+    @staticmethod
+    def _use_texts(session: Session, version: int | None) -> None:
+        """Use the texts saved in the console at once (read with the turn's first statement)."""
         try:
-            texts.refresh(self.db)
+            texts.use_version(session, version)
         except Exception:  # noqa: BLE001 - the shipped texts still answer
             log.exception("could not reload the texts saved in the console")
 
@@ -161,12 +182,13 @@ class Engine:
         ON CONFLICT (twilio_sid) DO NOTHING: a repeated MessageSid inserts nothing, the
         turn is rolled back and the stored reply is answered (the dedupe check).
         """
-        # One query: the contact, her conversation state, whether a survey may await an answer.
-        found = session.execute(
-            select(Contact, ConversationState, surveys.has_open_turn())
-            .outerjoin(ConversationState, ConversationState.contact_id == Contact.id)
-            .where(Contact.phone == phone)).first()
-        contact, state_row, in_survey = found if found else (None, None, False)
+        found = session.execute(TURN_READ, {"phone": phone}).first()
+        if found:
+            contact, state_row, in_survey, texts_version, kb_revision = found
+        else:
+            contact, state_row, in_survey = None, None, False
+            texts_version, kb_revision = session.execute(COUNTERS).one()
+        self._use_texts(session, texts_version)
         is_new = contact is None
         if is_new:
             contact = Contact(phone=phone, channels=[], created_at=now, language="es",
@@ -180,7 +202,7 @@ class Engine:
 
         ctx = Ctx(self._view(contact, is_new, now), channel, body, parse, state, now,
                   facts=Facts(session, now, exercises=contact.is_demo),
-                  kb=self.topics.current(session),
+                  kb=self.topics.current(session, kb_revision),
                   survey=None if not in_survey else surveys.open_turn(
                       session, contact, now, live_row.updated_at if live_row else None),
                   stored_data=lambda: stored.summary(session, contact),
@@ -201,7 +223,7 @@ class Engine:
             session.rollback()
             return self._stored_reply(session, inbound.sid, channel)
         if not is_new:
-            self._touch(contact, channel, now)
+            self._touch_stored(session, contact, channel, now)
         self._apply(session, contact, message_id, channel, result, now)
         kinds = {effect.kind for effect in result.effects}
         if "opt_in" in kinds:  # her own ALTA lifts the suppression of an earlier erasure
@@ -214,7 +236,7 @@ class Engine:
         self._save_state(session, contact, state_row, result.state, now)  # an expired row is reused
         private = result.sensitive  # replies can reveal what was asked (a place, a centre)
         if replies:
-            session.execute(insert(Message), [
+            session.connection().execute(INSERT_REPLIES, [
                 dict(contact_id=contact.id, direction="out", channel=channel,
                      body=None if private else text, redacted=private, status="replied",
                      segments=segment_count(text), flow=result.flow, reply_to_id=message_id,
@@ -241,6 +263,18 @@ class Engine:
             contact.last_whatsapp_inbound_at = now
 
     @staticmethod
+    def _touch_stored(session: Session, contact: Contact, channel: str, now: datetime) -> None:
+        """Record it for a stored contact with one prebuilt UPDATE (no ORM flush for it)."""
+        values = {"last_inbound_at": now,
+                  "channels": list(dict.fromkeys([*(contact.channels or []), channel])),
+                  "last_whatsapp_inbound_at": now if channel == "whatsapp"
+                  else contact.last_whatsapp_inbound_at}
+        session.connection().execute(TOUCH_CONTACT, {"b_id": contact.id} | {
+            f"b_{key}": value for key, value in values.items()})
+        for key, value in values.items():
+            set_committed_value(contact, key, value)  # as stored: effects may change more
+
+    @staticmethod
     def _view(contact: Contact, is_new: bool, now: datetime) -> ContactView:
         return ContactView(language=contact.language or "es", region=contact.region,
                            province=contact.province, has_consent=contact.has_consent,
@@ -264,10 +298,8 @@ class Engine:
             confidence=parse.confidence, entities={} if sensitive else parse.entities,
             nlu_source=parse.source, flow=result.flow, created_at=now, updated_at=now,
         )
-        stmt = dialect_insert(session)(Message).values(**row).returning(Message.id)
-        if inbound.sid:
-            stmt = stmt.on_conflict_do_nothing(index_elements=["twilio_sid"])
-        return session.scalar(stmt)
+        connection = session.connection()
+        return connection.execute(INSERT_INBOUND[connection.dialect.name], row).scalar()
 
     @staticmethod
     def _apply(session: Session, contact: Contact, message_id: int, channel: str, result: Result,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from flows.places import key, place
@@ -19,6 +19,11 @@ from models import Alert, AlertInfo, Market, PriceReport, Product
 from models.alerts import CURRENT, HELD, PENDING
 
 LEVEL_RANK = {"rojo": 3, "naranja": 2, "amarillo": 1}
+# Product names with the most reports, most reported first: built once (menu option 1 asks it).
+MOST_REPORTED = (select(Product.name).join(PriceReport, PriceReport.product_id == Product.id)
+                 .group_by(Product.name).order_by(func.count(PriceReport.id).desc(), Product.name)
+                 .limit(bindparam("limit")))
+MOST_REPORTED_AT = MOST_REPORTED.where(PriceReport.market_id.in_(bindparam("markets", expanding=True)))
 
 
 class Facts:
@@ -33,12 +38,11 @@ class Facts:
     # ---- products and markets ----
     def products(self, market_ids: list[int] | None = None, limit: int = 8) -> list[str]:
         """Return product names with the most reports (at these markets), most reported first."""
-        query = (select(Product.name, func.count(PriceReport.id).label("n"))
-                 .join(PriceReport, PriceReport.product_id == Product.id)
-                 .group_by(Product.name).order_by(func.count(PriceReport.id).desc(), Product.name))
-        if market_ids is not None:
-            query = query.where(PriceReport.market_id.in_(market_ids))
-        return [name for name, _n in self.session.execute(query.limit(limit))]
+        if market_ids is None:
+            query, params = MOST_REPORTED, {"limit": limit}
+        else:
+            query, params = MOST_REPORTED_AT, {"limit": limit, "markets": list(market_ids)}
+        return list(self.session.connection().execute(query, params).scalars())
 
     def find_product(self, text: str) -> tuple[str, str] | None:
         """Return (product, variety) for a product name, alias or "product variety"; else None."""

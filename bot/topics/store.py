@@ -57,9 +57,14 @@ def bump(session: Session, now: datetime) -> int:
     return row.counter
 
 
+def revision_column():
+    """Return the publication counter as a scalar subquery, to read beside other rows."""
+    return select(KbRevision.counter).where(KbRevision.id == 1).scalar_subquery()
+
+
 def revision(session: Session) -> int | None:
     """Return the publication counter, or None while the database holds no working copy."""
-    return session.scalar(select(KbRevision.counter).where(KbRevision.id == 1))
+    return session.scalar(select(revision_column()))
 
 
 def latest(session: Session, topic_id: str, status: str | None = None) -> TopicVersion | None:
@@ -245,9 +250,12 @@ class PublishedCache:
         self.counter: int | None = None
         self.kb: knowledge.KnowledgeBase | None = None
 
-    def current(self, session: Session) -> knowledge.KnowledgeBase:
-        """Return the published knowledge base (the shipped seed until the database has one)."""
-        counter = revision(session)
+    def current(self, session: Session, counter: int | None | object = ...) -> knowledge.KnowledgeBase:
+        """Return the published knowledge base (the shipped seed until the database has one).
+
+        `counter` is the revision when the caller read it already (revision_column).
+        """
+        counter = revision(session) if counter is ... else counter
         if counter is None:
             knowledge.install(None)
             return knowledge.seed_knowledge_base()

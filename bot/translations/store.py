@@ -162,17 +162,27 @@ def bump(session: Session) -> None:
                         .values(version=TextsVersion.version + 1))
 
 
+def version_column():
+    """Return the counter as a scalar subquery (NULL before any save), to read beside other rows."""
+    return select(TextsVersion.version).where(TextsVersion.id == 1).scalar_subquery()
+
+
 def refresh(db) -> None:
     """Reload the overrides into flows.catalog if the counter moved since the last load."""
     with db.session() as session:
-        version = session.scalar(select(TextsVersion.version).where(TextsVersion.id == 1)) or 0
-        if version == _loaded["version"]:
-            return
-        with _lock:
-            texts = {(o.kind, o.key, o.field, o.lang): o.text
-                     for o in session.scalars(select(TextOverride))}
-            catalog.use_overrides(texts)
-            _loaded["version"] = version
+        use_version(session, session.scalar(select(version_column())))
+
+
+def use_version(session: Session, version: int | None) -> None:
+    """Reload the overrides with `session` if `version` (read with version_column) is not loaded."""
+    version = version or 0
+    if version == _loaded["version"]:
+        return
+    with _lock:
+        texts = {(o.kind, o.key, o.field, o.lang): o.text
+                 for o in session.scalars(select(TextOverride))}
+        catalog.use_overrides(texts)
+        _loaded["version"] = version
 
 
 def forget() -> None:
