@@ -8,6 +8,7 @@ from flask import Flask, current_app
 
 from bot import channels
 from bot.channels.twilio import build_client
+from bot.channels.twilio_async import build_async_client
 from bot.conversations.engine import Engine
 from bot.db import Database
 from bot.monitoring import metrics
@@ -41,6 +42,20 @@ class Services:
         s = self.settings
         return build_client(s.twilio_account_sid, s.twilio_auth_token,
                             api_base_url=s.twilio_api_base_url, timeout=s.twilio_timeout)
+
+    def new_async_twilio_client(self):
+        """Return a new Twilio client for create_async (build it inside the loop that uses it)."""
+        s = self.settings
+        return build_async_client(s.twilio_account_sid, s.twilio_auth_token,
+                                  api_base_url=s.twilio_api_base_url, timeout=s.twilio_timeout)
+
+    async def send_async(self, channel: str, phone: str, body: str | None,
+                         status_callback: str | None = None, content_sid: str | None = None,
+                         content_variables: dict | None = None, client=None):
+        """Send like `send`, on asyncio with a client from new_async_twilio_client."""
+        return metrics.observe_send(channel, await channels.get(channel).send_async(
+            client, self.settings, phone, body, status_callback,
+            content_sid=content_sid, content_variables=content_variables))
 
     def send(self, channel: str, phone: str, body: str | None, status_callback: str | None = None,
              content_sid: str | None = None, content_variables: dict | None = None, client=None):

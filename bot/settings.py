@@ -23,6 +23,13 @@ def _flag(value: str, default: bool = True) -> bool:
     return value.strip().lower() not in {"0", "false", "no", "off"} if value.strip() else default
 
 
+def _one_of(value: str, allowed: tuple) -> str:
+    value = value.strip().lower()
+    if value not in allowed:
+        raise ValueError(f"expected one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
 def _url(value: str) -> str | None:
     return value.rstrip("/") or None
 
@@ -86,6 +93,9 @@ class Settings:
     outbox_workers: int = setting(4, "OUTBOX_WORKERS", int, "sender threads sharing the rate limit")
     outbox_concurrency: int = setting(16, "OUTBOX_CONCURRENCY", int,
                                       "Twilio requests each sender worker keeps in flight")
+    outbox_http: str = setting("async", "OUTBOX_HTTP", lambda v: _one_of(v, ("async", "threads")),
+                               "async: the sends in flight share one asyncio loop (aiohttp); "
+                               "threads: one thread and requests session each")
     sms_price_per_segment: float = setting(0.05, "SMS_PRICE_PER_SEGMENT", float,
                                            "USD, for broadcast preview")
     whatsapp_price_per_message: float = setting(0.05, "WHATSAPP_PRICE_PER_MESSAGE", float,
@@ -212,6 +222,9 @@ def from_env(env: dict | None = None) -> Settings:
     for f in fields(Settings):
         name = f.metadata.get("env")
         if name and env.get(name):
-            values[f.name] = f.metadata["parse"](env[name])
+            try:
+                values[f.name] = f.metadata["parse"](env[name])
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
     values.setdefault("database_url", default_database_url())
     return Settings(**values)

@@ -13,6 +13,7 @@ from typing import Callable
 from flask import Flask
 
 from bot.channels.twilio import SendResult, send_message
+from bot.channels.twilio_async import send_message_async
 from bot.settings import Settings
 from flows.gsm7 import to_gsm7
 
@@ -33,10 +34,10 @@ class Channel:
         """Return the Twilio `from_` or `messaging_service_sid` argument ({}: cannot send)."""
         return {}
 
-    def send(self, client, settings: Settings, phone: str, body: str | None,
-             status_callback: str | None = None, content_sid: str | None = None,
-             content_variables: dict | None = None) -> SendResult:
-        """Send `body` (or an approved template) to `phone` through Twilio."""
+    def message(self, client, settings: Settings, phone: str, body: str | None,
+                status_callback: str | None = None, content_sid: str | None = None,
+                content_variables: dict | None = None) -> dict | SendResult:
+        """Return send_message's arguments for `body` (or a template), or why it cannot be sent."""
         sender = self.sender(settings)
         if client is None or not sender:
             return SendResult(sid=None, status="failed", num_segments=None, error_code=None,
@@ -44,11 +45,29 @@ class Channel:
                                             "(Twilio credentials or sender missing)",
                               retryable=False)
         if content_sid:
-            return send_message(client, to=self.address(phone), content_sid=content_sid,
-                                content_variables=content_variables or {},
-                                status_callback=status_callback, **sender)
-        return send_message(client, to=self.address(phone), body=self.render(body),
-                            status_callback=status_callback, **sender)
+            return dict(to=self.address(phone), content_sid=content_sid,
+                        content_variables=content_variables or {},
+                        status_callback=status_callback, **sender)
+        return dict(to=self.address(phone), body=self.render(body),
+                    status_callback=status_callback, **sender)
+
+    def send(self, client, settings: Settings, phone: str, body: str | None,
+             status_callback: str | None = None, content_sid: str | None = None,
+             content_variables: dict | None = None) -> SendResult:
+        """Send `body` (or an approved template) to `phone` through Twilio."""
+        message = self.message(client, settings, phone, body, status_callback, content_sid,
+                               content_variables)
+        return message if isinstance(message, SendResult) else send_message(client, **message)
+
+    async def send_async(self, client, settings: Settings, phone: str, body: str | None,
+                         status_callback: str | None = None, content_sid: str | None = None,
+                         content_variables: dict | None = None) -> SendResult:
+        """Send like `send`, with a client built by bot.channels.twilio_async."""
+        message = self.message(client, settings, phone, body, status_callback, content_sid,
+                               content_variables)
+        if isinstance(message, SendResult):
+            return message
+        return await send_message_async(client, **message)
 
 
 class SMS(Channel):

@@ -96,37 +96,54 @@ def _maybe_delivered(exc: requests.RequestException) -> bool:
     return isinstance(exc, (requests.Timeout, requests.ConnectionError))
 
 
-def send_message(client: Client, *, to: str, body: Optional[str] = None,
-                 from_: Optional[str] = None, messaging_service_sid: Optional[str] = None,
-                 content_sid: Optional[str] = None, content_variables: Optional[dict] = None,
-                 status_callback: Optional[str] = None) -> SendResult:
-    """Send one message; report Twilio-side failures in the result instead of raising."""
+def message_kwargs(*, to: str, body: Optional[str] = None, from_: Optional[str] = None,
+                   messaging_service_sid: Optional[str] = None, content_sid: Optional[str] = None,
+                   content_variables: Optional[dict] = None,
+                   status_callback: Optional[str] = None) -> dict:
+    """Return the arguments of `messages.create` for one message (the unset ones left out)."""
     kwargs = {"to": to, "body": body, "from_": from_,
               "messaging_service_sid": messaging_service_sid, "content_sid": content_sid,
               "status_callback": status_callback}
     if content_variables is not None:
         kwargs["content_variables"] = json.dumps(content_variables, ensure_ascii=False)
-    kwargs = {k: v for k, v in kwargs.items() if v is not None}
-    try:
-        msg = client.messages.create(**kwargs)
-    except TwilioRestException as exc:
+    return {k: v for k, v in kwargs.items() if v is not None}
+
+
+def refused(exc: TwilioException, to: str) -> SendResult:
+    """Return the result of a send the `twilio` library raised `exc` for (Twilio said no)."""
+    if isinstance(exc, (TwilioRestException, TwilioServiceException)):
         code = _int_or_none(exc.code)
-        message = _ERROR_PREFIX.sub("", str(exc.msg or ""))
+        if isinstance(exc, TwilioRestException):
+            message = _ERROR_PREFIX.sub("", str(exc.msg or ""))
+        else:
+            message = exc.detail or exc.title
         log.warning("Twilio refused message to %s: HTTP %s code %s %s", to, exc.status, code, message)
         return SendResult(error_code=code, error_message=message,
                           retryable=is_retryable(exc.status, code))
-    except TwilioServiceException as exc:
-        code = _int_or_none(exc.code)
-        message = exc.detail or exc.title
-        log.warning("Twilio refused message to %s: HTTP %s code %s %s", to, exc.status, code, message)
-        return SendResult(error_code=code, error_message=message,
-                          retryable=is_retryable(exc.status, code))
-    except requests.RequestException as exc:  # connection refused/reset, DNS, timeouts
-        log.warning("Twilio unreachable sending to %s: %s", to, exc)
-        return SendResult(error_message=f"{type(exc).__name__}: {exc}", retryable=True,
-                          ambiguous=_maybe_delivered(exc))
-    except TwilioException as exc:  # client-side misuse, e.g. missing credentials
-        log.error("Twilio client error sending to %s: %s", to, exc)
-        return SendResult(error_message=str(exc), retryable=False)
+    log.error("Twilio client error sending to %s: %s", to, exc)  # misuse, e.g. no credentials
+    return SendResult(error_message=str(exc), retryable=False)
+
+
+def unreachable(exc: Exception, to: str, ambiguous: bool) -> SendResult:
+    """Return the result of a send that got no answer (`ambiguous`: Twilio may have it)."""
+    log.warning("Twilio unreachable sending to %s: %s", to, exc)
+    return SendResult(error_message=f"{type(exc).__name__}: {exc}", retryable=True,
+                      ambiguous=ambiguous)
+
+
+def accepted(msg) -> SendResult:
+    """Return the result of a message Twilio answered with its record."""
     return SendResult(sid=msg.sid, status=msg.status, num_segments=_int_or_none(msg.num_segments),
                       error_code=_int_or_none(msg.error_code), error_message=msg.error_message)
+
+
+def send_message(client: Client, **message) -> SendResult:
+    """Send one message (message_kwargs' arguments); report failures in the result, never raise."""
+    kwargs = message_kwargs(**message)
+    try:
+        msg = client.messages.create(**kwargs)
+    except TwilioException as exc:
+        return refused(exc, kwargs["to"])
+    except requests.RequestException as exc:  # connection refused/reset, DNS, timeouts
+        return unreachable(exc, kwargs["to"], _maybe_delivered(exc))
+    return accepted(msg)

@@ -7,6 +7,7 @@ messages brings back one token per message). WhatsApp counts messages.
 """
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import deque
@@ -59,19 +60,28 @@ class RateLimiter:
         A send is counted when it really starts (after any sleep, which can overrun), not
         when it was due: a thread that wakes late never lets the next ones crowd its window.
         """
+        while (pause := self._take(channel, cost)) > 0:
+            self.sleep(pause)
+
+    async def wait_async(self, channel: str, cost: int = 1) -> None:
+        """Wait like `wait`, in an asyncio task: the sleep lets the loop's other sends go on."""
+        while (pause := self._take(channel, cost)) > 0:
+            await asyncio.sleep(pause)
+
+    def _take(self, channel: str, cost: int) -> float:
+        """Count the send as started and return 0 if it may start now, else the seconds to wait."""
         rate = self.rates.get(channel) or 0
         if rate <= 0:
-            return
-        while True:
-            with self._lock:
-                now = self.clock()
-                slot = self._earliest(channel, rate, cost, now)
-                if slot <= now:
-                    self._started[channel].append((now, cost))
-                    self._next[channel] = now + cost / rate
-                    return
-            metrics.observe_rate_wait(channel, slot - now)
-            self.sleep(slot - now)
+            return 0
+        with self._lock:
+            now = self.clock()
+            slot = self._earliest(channel, rate, cost, now)
+            if slot <= now:
+                self._started[channel].append((now, cost))
+                self._next[channel] = now + cost / rate
+                return 0
+        metrics.observe_rate_wait(channel, slot - now)
+        return slot - now
 
     def _earliest(self, channel: str, rate: float, cost: int, now: float) -> float:
         """Return the earliest time a send of `cost` may start on `channel` (under the lock)."""

@@ -11,6 +11,7 @@ from flows.gsm7 import segment_count
 from bot.outbound.ratelimit import JITTER_MARGIN, RateLimiter, from_settings
 from bot.services import services
 from bot.channels.twilio import BaseUrlHttpClient
+from bot.channels.twilio_async import AsyncBaseUrlHttpClient
 from bot.outbound.sender import Sender
 from bot.settings import from_env
 from tests.fakes.outbox import NOON, add_contacts, outbox_app
@@ -103,26 +104,38 @@ def test_the_sender_spends_each_sms_segments(database_url, fake_twilio):
     db.dispose()
 
 
+@pytest.mark.parametrize("http", ["async", "threads"])
 def test_ten_segments_a_second_hold_in_every_window_under_concurrency(database_url, fake_twilio,
-                                                                       monkeypatch):
+                                                                       monkeypatch, http):
     """Real clock, 8 sends in flight: no second of requests the twilio library sends exceeds 10 segments.
 
     Each request is timed as the library hands it to its HTTP client (what the limiter
     controls; the fake's own arrival times add its server's thread scheduling on a busy machine).
     """
-    app = outbox_app(database_url, fake_twilio, OUTBOX_RATE_SMS=10, OUTBOX_CONCURRENCY=8)
+    app = outbox_app(database_url, fake_twilio, OUTBOX_RATE_SMS=10, OUTBOX_CONCURRENCY=8,
+                     OUTBOX_HTTP=http)
     sent, lock = [], threading.Lock()
+
+    def timed(method, kwargs):
+        if method == "POST":
+            with lock:
+                sent.append((time.monotonic(), segment_count(kwargs["data"]["Body"])))
 
     class Timed(BaseUrlHttpClient):
         def request(self, method, url, *args, **kwargs):
-            if method == "POST":
-                with lock:
-                    sent.append((time.monotonic(), segment_count(kwargs["data"]["Body"])))
+            timed(method, kwargs)
             return super().request(method, url, *args, **kwargs)
+
+    class TimedAsync(AsyncBaseUrlHttpClient):
+        async def request(self, method, url, *args, **kwargs):
+            timed(method, kwargs)
+            return await super().request(method, url, *args, **kwargs)
 
     svc = services(app)
     monkeypatch.setattr(svc, "new_twilio_client", lambda: Client(
         FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN, http_client=Timed(api_base_url=fake_twilio.base_url)))
+    monkeypatch.setattr(svc, "new_async_twilio_client", lambda: Client(
+        FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN, http_client=TimedAsync(api_base_url=fake_twilio.base_url)))
     db = svc.db
     with db.session() as s:
         short_ones, long_ones = add_contacts(s, 16), add_contacts(s, 4, start=910_000_100)

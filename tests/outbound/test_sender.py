@@ -304,6 +304,9 @@ def test_stalled_sender_gives_its_claim_back_instead_of_racing_a_takeover(databa
         def wait(self, channel, cost=1):
             clock[0] += 6  # more than half the 10 s lease goes by before the request
 
+        async def wait_async(self, channel, cost=1):
+            self.wait(channel, cost)
+
     stalled = Sender(services(app), name="stalled", clock=lambda: clock[0],
                      limiter=StallingLimiter({}, clock=lambda: clock[0], sleep=lambda s: None))
     assert stalled.run_once(NOON) == {"released": 1}
