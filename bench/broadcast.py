@@ -4,7 +4,11 @@ Creates N FAKE contacts (+51 910 000 000 upward, profile {"fake": true}), builds
 broadcast's outbox rows in one transaction (timed), then sends M of them with
 the real sender against the local fake Twilio API, next to a plain loop of
 `twilio` client calls to the same fake in the same run (the ratio is what
-matters: our software must not be the bottleneck).
+matters: our software must not be the bottleneck). The fake runs in a process of
+its own under gunicorn, which keeps connections alive as Twilio does, since
+Twilio is on another machine (--fake-in-process serves it from this process
+with werkzeug: its threads then share the sender's interpreter lock, and every
+call opens a new connection).
 
 Usage:
   .venv/bin/python bench/broadcast.py                 # 100,000 contacts, 5,000 sends, temp SQLite
@@ -15,6 +19,7 @@ The database given is EMPTIED first (all Chaski tables dropped and migrated agai
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import tempfile
@@ -34,8 +39,10 @@ from bot.outbound.sender import run_workers  # noqa: E402
 from bot.channels.twilio import send_message  # noqa: E402
 from models import Broadcast, Contact, OutboxMessage, utcnow  # noqa: E402
 from tests.fakes.twilio_api import FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN, start_fake_twilio  # noqa: E402
+from tests.fakes.twilio_process import Remote  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # noqa: E402
 from harness import record  # noqa: E402
 
 FIRST_FAKE = 910_000_000  # +51 910 000 000 upward: this project's FAKE bench range
@@ -74,14 +81,28 @@ def main() -> None:
     parser.add_argument("--database-url", help="database to EMPTY and use (default: a temp SQLite file)")
     parser.add_argument("--latency", type=float, default=0.0,
                         help="seconds the fake Twilio API takes to answer each call (e.g. 0.15)")
+    parser.add_argument("--fake-in-process", action="store_true",
+                        help="run the fake Twilio API in this process (its threads then share our GIL)")
     parser.add_argument("--concurrency", type=int, help="OUTBOX_CONCURRENCY (default: the setting's)")
     parser.add_argument("--results", help="append the figures as JSON lines to this file (bench/all.py)")
     args = parser.parse_args()
     if args.quick:
         args.contacts, args.sends = 10_000, 1_000
-    url = args.database_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.sqlite'}"
     logging.basicConfig(level=logging.WARNING)
-    fake = start_fake_twilio(latency=args.latency)
+    with contextlib.ExitStack() as stack:
+        if args.fake_in_process:
+            fake = InProcessFake(args.latency)
+            stack.callback(fake.stop)
+        else:
+            fake = Remote(stack.enter_context(harness.gunicorn(
+                "tests.fakes.twilio_process:app()", {"FAKE_TWILIO_LATENCY": str(args.latency)},
+                workers=1, worker_class="gthread", threads=128)))
+        run(args, fake)
+
+
+def run(args, fake) -> None:
+    """Build the outbox and send from it against `fake`; print and record the figures."""
+    url = args.database_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.sqlite'}"
     app = create_app({"DATABASE_URL": url, "TWILIO_ACCOUNT_SID": FAKE_ACCOUNT_SID,
                       "TWILIO_AUTH_TOKEN": FAKE_AUTH_TOKEN, "TWILIO_API_BASE_URL": fake.base_url,
                       "TWILIO_SMS_FROM": "+51900000000", "OUTBOX_RATE_SMS": 0, "SECRET_KEY": "bench",
@@ -92,8 +113,9 @@ def main() -> None:
     db = svc.db
     args.workers = args.workers or svc.settings.outbox_workers
     print(f"database: {db.engine.dialect.name}; contacts: {args.contacts:,}; sends: {args.sends:,}; "
-          f"fake Twilio latency {args.latency * 1000:.0f} ms; {svc.settings.outbox_concurrency} calls "
-          "in flight per worker")
+          f"fake Twilio latency {args.latency * 1000:.0f} ms "
+          f"({'in this process' if args.fake_in_process else 'its own gunicorn process'}); "
+          f"{svc.settings.outbox_concurrency} calls in flight per worker")
     reset_schema(url)
     timed(f"create {args.contacts:,} FAKE contacts", lambda: make_contacts(db, args.contacts))
 
@@ -137,7 +159,7 @@ def main() -> None:
         fake.reset()
         result, seconds = timed(f"sender, {workers} worker(s): {args.sends:,} rows",
                                 lambda n=workers: run_workers(svc, n, once=True))
-        assert result.get("sent") == args.sends and len(fake.messages) == args.sends, result
+        assert result.get("sent") == args.sends and fake.count() == args.sends, result
         rates[workers] = args.sends / seconds
     with db.session() as s:
         total = s.scalar(select(func.count()).select_from(OutboxMessage))
@@ -170,8 +192,18 @@ def main() -> None:
             record(args.results, f"{name}, {ms} latency, {dbname}", rate, "msg/s", baseline="plain loop",
                    ratio=rate / plain_rate, goal=f">= {LATENCY_GOAL} msg/s" if whole else "(one thread)",
                    met=rate >= LATENCY_GOAL if whole else None)
-    fake.stop()
     db.dispose()
+
+
+class InProcessFake:
+    """The fake Twilio API in this process, with FakeTwilioProcess's interface."""
+
+    def __init__(self, latency: float):
+        self._fake = start_fake_twilio(latency=latency)
+        self.base_url, self.reset, self.stop = self._fake.base_url, self._fake.reset, self._fake.stop
+
+    def count(self) -> int:
+        return len(self._fake.messages)
 
 
 def _rerun(db, b_id, now):
