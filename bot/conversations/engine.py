@@ -140,8 +140,11 @@ class Engine:
     @staticmethod
     def _use_texts(session: Session, version: int | None) -> None:
         """Use the texts saved in the console at once (read with the turn's first statement)."""
+        if texts.is_loaded(version):
+            return
         try:
-            texts.use_version(session, version)
+            with session.begin_nested():  # a failed reload must not spoil the turn's transaction
+                texts.use_version(session, version)
         except Exception:  # noqa: BLE001 - the shipped texts still answer
             log.exception("could not reload the texts saved in the console")
 

@@ -173,10 +173,15 @@ def refresh(db) -> None:
         use_version(session, session.scalar(select(version_column())))
 
 
+def is_loaded(version: int | None) -> bool:
+    """Tell whether the overrides of `version` (read with version_column) are the loaded ones."""
+    return (version or 0) == _loaded["version"]
+
+
 def use_version(session: Session, version: int | None) -> None:
     """Reload the overrides with `session` if `version` (read with version_column) is not loaded."""
     version = version or 0
-    if version == _loaded["version"]:
+    if is_loaded(version):
         return
     with _lock:
         texts = {(o.kind, o.key, o.field, o.lang): o.text
