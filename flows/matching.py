@@ -10,6 +10,8 @@ than a single word.
 from __future__ import annotations
 
 import difflib
+import threading
+from functools import lru_cache
 
 from nlu.rules import normalise
 
@@ -47,10 +49,48 @@ def _keyword_words(keyword: str) -> list[str]:
     return [stem(w) for w in plain if w not in STOPWORDS] or [stem(w) for w in plain]
 
 
-def keyword_score(keyword: str, text: str, stems: list[str]) -> float:
+@lru_cache(maxsize=8192)
+def _keyword_parts(keyword: str) -> tuple[str, tuple[str, ...]]:
+    """Return the keyword as matched (ñ as n) and its stems, computed once per keyword."""
+    return keyword.replace("ñ", "n"), tuple(_keyword_words(keyword))
+
+
+_local = threading.local()  # each thread's SequenceMatchers: they are not safe to share
+MAX_MATCHERS = 20_000
+
+
+def _matcher(kw: str) -> difflib.SequenceMatcher:
+    """Return this thread's SequenceMatcher with `kw` as its second sequence (prepared once)."""
+    matchers = getattr(_local, "matchers", None)
+    if matchers is None or len(matchers) > MAX_MATCHERS:
+        matchers = _local.matchers = {}
+    matcher = matchers.get(kw)
+    if matcher is None:
+        matcher = matchers[kw] = difflib.SequenceMatcher()
+        matcher.set_seq2(kw)
+    return matcher
+
+
+@lru_cache(maxsize=8192)
+def _close(kw: str, stems: tuple[str, ...]) -> bool:
+    """Tell whether a stem of the message is a near spelling of keyword stem `kw`.
+
+    What difflib.get_close_matches(kw, stems, n=1, cutoff=FUZZY_CUTOFF) finds, the same
+    three checks in the same order, without preparing `kw` again for every message;
+    cached, as one message meets the same keyword stems in many topics.
+    """
+    matcher = _matcher(kw)
+    for word in stems:
+        matcher.set_seq1(word)
+        if (matcher.real_quick_ratio() >= FUZZY_CUTOFF and matcher.quick_ratio() >= FUZZY_CUTOFF
+                and matcher.ratio() >= FUZZY_CUTOFF):
+            return True
+    return False
+
+
+def keyword_score(keyword: str, text: str, stems: list[str] | tuple[str, ...]) -> float:
     """Return how well one keyword is found in `text` (normalised) with word stems `stems`."""
-    keyword = keyword.replace("ñ", "n")
-    kw_words = _keyword_words(keyword)
+    keyword, kw_words = _keyword_parts(keyword)
     bonus = 0.2 * (len(kw_words) - 1)  # whole keyword: longer is more specific
     if f" {keyword} " in f" {text} ":
         return 1.0 + bonus
@@ -58,18 +98,26 @@ def keyword_score(keyword: str, text: str, stems: list[str]) -> float:
     if len(kw_words) > 1 and all(w in present for w in kw_words):
         return 1.0 + bonus - ANY_ORDER
     hits = 0.0
+    stems = tuple(stems)
     for kw in kw_words:
         if kw in present:
             hits += 1.0
-        elif len(kw) >= 4 and difflib.get_close_matches(kw, stems, n=1, cutoff=FUZZY_CUTOFF):
+        elif len(kw) >= 4 and _close(kw, stems):
             hits += 0.85
     return hits / len(kw_words) * (0.9 if len(kw_words) > 1 else 1.0)
 
 
-def score(keywords: tuple[str, ...], text: str) -> float:
-    """Return how well `text` asks about a topic with `keywords` (0 none, >= 1 a whole keyword)."""
-    norm = normalise(text).replace("ñ", "n")
-    stems = words(text)
+def _prepared(text: str) -> tuple[str, tuple[str, ...]]:
+    """Return `text` normalised as keywords are matched, and its stems."""
+    return normalise(text).replace("ñ", "n"), tuple(words(text))
+
+
+def score(keywords: tuple[str, ...], text: str, prepared: tuple | None = None) -> float:
+    """Return how well `text` asks about a topic with `keywords` (0 none, >= 1 a whole keyword).
+
+    `prepared` is `_prepared(text)` when the caller scores the same text many times.
+    """
+    norm, stems = prepared or _prepared(text)
     if not stems or not keywords:
         return 0.0
     return max(keyword_score(k, norm, stems) for k in keywords)
@@ -91,10 +139,11 @@ def _coverage(index: dict, topic_id: str, stems: list[str]) -> float:
 
 def best(topics: dict, index: dict, text: str) -> tuple[str | None, float]:
     """Return the id of the topic `text` is most likely about and its score."""
-    stems = words(text)
+    prepared = _prepared(text)
+    stems = list(prepared[1])
     found, best_key = None, (0.0, 0.0)
     for tid, topic in topics.items():
-        value = score(topic.keywords, text)
+        value = score(topic.keywords, text, prepared)
         key = (round(value, 3), _coverage(index, tid, stems) if value else 0.0)
         if key > best_key:
             found, best_key = tid, key
