@@ -35,3 +35,19 @@ def test_held_out_phrasings_are_matched(capsys):
     # topics of then; 92/97 with the 70 topics of issue 18's content (seed fairs answer "donde
     # consigo buena semilla", land rights take "mi terreno se lava").
     assert len(misses) <= 5, misses
+
+
+def test_near_spellings_are_what_difflib_finds():
+    """The cached matchers answer exactly what difflib.get_close_matches answers."""
+    import difflib
+    import itertools
+
+    from flows import matching
+
+    keywords = ["compost", "bocashi", "biol", "helad", "cuy", "alpac", "purin", "gallin", "semill"]
+    messages = [("kompost", "vocashi"), ("bioll", "chacra"), ("elad", "manan"), ("cuyes",),
+                ("alpacaz", "enferm"), ("purin",), ("gallinaz",), ("semiya", "papa"), ()]
+    for kw, stems in itertools.product(keywords, messages):
+        expected = bool(difflib.get_close_matches(kw, stems, n=1, cutoff=matching.FUZZY_CUTOFF))
+        assert matching._close(kw, stems) is expected, (kw, stems)
+    assert matching._close("compost", ("kompost",)) and not matching._close("compost", ("papa",))
