@@ -15,18 +15,10 @@ TO = "+51900000097"  # FAKE: this project's test range
 CONTENT_SID = "HX" + "e" * 32
 
 
-@pytest.fixture(scope="module")
-def server():
-    with FakeTwilioAPI() as fake:
-        yield fake
-
-
 @pytest.fixture
-def fake(server):
-    server.reset()
-    yield server
-    server.wait_idle()
-    server.reset()
+def fake(fake_twilio):
+    """The suite's fake Twilio API (tests/fakes/guard.py), under a shorter name."""
+    return fake_twilio
 
 
 def send(base_url: str | None, *, token: str = FAKE_AUTH_TOKEN, timeout: float = 5,
