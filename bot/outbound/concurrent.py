@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import weakref
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import bindparam, func, select, text, update
 
@@ -112,14 +112,12 @@ class ConcurrentDelivery:
     def _attempt(self, row: OutboxMessage, phone: str, plan: str, now: datetime, started: float):
         """In a pool thread: wait for the rate limit, then send; return (row, result or None, plan)."""
         client = self._client()  # built before the wait: its first use is slow, and not rate-limited
-        self.limiter.wait(row.channel, self.limiter.cost(row.channel, row.body if plan == "body"
-                                                        else None))
-        held = (now - row.claimed_at) + timedelta(seconds=self.clock() - started)
-        if held > self.lease / 2:  # too close to the lease's end: another sender may take it over
+        self.limiter.wait(row.channel, self._cost(row, plan))
+        if self._too_late(row, now, started):
             return row, None, plan
         result = self._send(row.channel, phone, row, plan, client)
-        if result.error_code == OUTSIDE_WINDOW and plan == "body" and row.content_sid:
-            plan = "template"  # our record of the last inbound was stale: use the template
+        if self._stale_window(result, row, plan):
+            plan = "template"
             result = self._send(row.channel, phone, row, plan, client)
         return row, result, plan
 
@@ -127,25 +125,18 @@ class ConcurrentDelivery:
                              started: float):
         """In the event loop: as `_attempt`, holding one of the loop's slots while it sends."""
         async with self._loop.slots:
-            await self.limiter.wait_async(row.channel, self.limiter.cost(
-                row.channel, row.body if plan == "body" else None))
-            held = (now - row.claimed_at) + timedelta(seconds=self.clock() - started)
-            if held > self.lease / 2:  # too close to the lease's end: another sender may take it over
+            await self.limiter.wait_async(row.channel, self._cost(row, plan))
+            if self._too_late(row, now, started):
                 return row, None, plan
             result = await self._send_async(row.channel, phone, row, plan)
-            if result.error_code == OUTSIDE_WINDOW and plan == "body" and row.content_sid:
-                plan = "template"  # our record of the last inbound was stale: use the template
+            if self._stale_window(result, row, plan):
+                plan = "template"
                 result = await self._send_async(row.channel, phone, row, plan)
             return row, result, plan
 
     async def _send_async(self, channel: str, phone: str, row: OutboxMessage, plan: str):
-        client = self._loop.client
-        if plan in ("template", "content"):
-            return await self.services.send_async(
-                channel, phone, None, self.status_callback, content_sid=row.content_sid,
-                content_variables=row.content_variables or {}, client=client)
-        return await self.services.send_async(channel, phone, row.body, self.status_callback,
-                                              client=client)
+        return await self.services.send_async(channel, phone, client=self._loop.client,
+                                              **self._message(row, plan))
 
     def _record_all(self, done, fixed: datetime | None, conn) -> list[str]:
         """Record the answers of finished sends in one transaction; return their outcomes."""

@@ -264,14 +264,12 @@ class Sender(ConcurrentDelivery):
                 self._fail(row, OUTSIDE_WINDOW, not_sendable_reason(row, contact), now)
                 return "failed"
         waited = self.clock()
-        self.limiter.wait(row.channel, self.limiter.cost(row.channel, row.body if plan == "body"
-                                                        else None))
-        held = (now - row.claimed_at) + timedelta(seconds=self.clock() - waited)
-        if held > self.lease / 2:  # too close to the lease's end: another sender may take it over
+        self.limiter.wait(row.channel, self._cost(row, plan))
+        if self._too_late(row, now, waited):
             return self._release(row.id, now, conn)
         result = self._send(row.channel, contact.phone, row, plan)
-        if result.error_code == OUTSIDE_WINDOW and plan == "body" and row.content_sid:
-            plan = "template"  # our record of the last inbound was stale: use the template
+        if self._stale_window(result, row, plan):
+            plan = "template"
             result = self._send(row.channel, contact.phone, row, plan)
         with self._session(conn) as s:
             if self.postgres:  # see the module docstring: a lost result is found again at Twilio
@@ -309,12 +307,29 @@ class Sender(ConcurrentDelivery):
         """Choose "body", "content", "template" or "no_template" (bot/outbound/routing.py)."""
         return route(s, self.settings, row, contact, now)
 
-    def _send(self, channel: str, phone: str, row: OutboxMessage, plan: str, client=None):
+    def _cost(self, row: OutboxMessage, plan: str) -> int:
+        """Return the rate-limit tokens the send of `row` takes (a template counts as one)."""
+        return self.limiter.cost(row.channel, row.body if plan == "body" else None)
+
+    def _too_late(self, row: OutboxMessage, now: datetime, since: float) -> bool:
+        """Tell whether the claim is too close to its lease's end to send (another may take it)."""
+        return (now - row.claimed_at) + timedelta(seconds=self.clock() - since) > self.lease / 2
+
+    @staticmethod
+    def _stale_window(result, row: OutboxMessage, plan: str) -> bool:
+        """Tell whether our record of the last inbound was stale: send the template instead."""
+        return result.error_code == OUTSIDE_WINDOW and plan == "body" and bool(row.content_sid)
+
+    def _message(self, row: OutboxMessage, plan: str) -> dict:
+        """Return what services.send needs besides channel and phone: the body or the template."""
         if plan in ("template", "content"):
-            return self.services.send(channel, phone, None, self.status_callback,
-                                      content_sid=row.content_sid,
-                                      content_variables=row.content_variables or {}, client=client)
-        return self.services.send(channel, phone, row.body, self.status_callback, client=client)
+            return dict(body=None, content_sid=row.content_sid,
+                        content_variables=row.content_variables or {},
+                        status_callback=self.status_callback)
+        return dict(body=row.body, status_callback=self.status_callback)
+
+    def _send(self, channel: str, phone: str, row: OutboxMessage, plan: str, client=None):
+        return self.services.send(channel, phone, client=client, **self._message(row, plan))
 
     def _record(self, s: Session, row: OutboxMessage, result, plan: str, now: datetime) -> str:
         """Store Twilio's answer on the row, only while our claim holds; return the outcome."""
