@@ -14,7 +14,15 @@ from bot.outbound.sender import RateLimiter, Sender
 from models import Contact, ConversationState, Message, OutboxMessage, utcnow
 from tests.fakes.signing import post_signed
 from tests.fakes.outbox import NIGHT, NOON, add_contacts, outbox_app
-from tests.fakes.outbox import app, db  # noqa: F401 - fixtures
+from tests.fakes.outbox import db  # noqa: F401 - fixture
+
+
+@pytest.fixture(params=["async", "threads"])
+def app(database_url, fake_twilio, request):
+    """Yield an outbox app on an empty database, sending in each OUTBOX_HTTP mode."""
+    app = outbox_app(database_url, fake_twilio, OUTBOX_HTTP=request.param)
+    yield app
+    services(app).db.dispose()
 
 
 def queue(db, contacts, now=NOON, body="Mañana habrá helada: cubra sus cultivos", **fields):
