@@ -4,7 +4,9 @@ Chaski runs as deployed (gunicorn, deploy/gunicorn.conf.py's 2 gthread workers x
 threads) against a real Rasa server started from the trained model; an open-loop
 client sends one signed request every 1/rate s (each a new MessageSid, from 2,000
 FAKE contacts) and times each from when it was due, so a slow answer also delays
-the figures of those queued behind it. Baseline in the same run: Rasa's parse alone.
+the figures of those queued behind it. Baselines in the same run: Rasa's parse alone,
+and the same client against a bare Flask app answering fixed TwiML (what the client,
+gunicorn and Flask cost before Chaski does anything).
 Goal (issue 17): free text p50 <= 25 ms and p99 <= 60 ms.
 
 Usage: .venv/bin/python bench/webhook_mix.py [--seconds 20] [--rate 50] [--database-url URL]
@@ -101,12 +103,18 @@ def main() -> None:
             parse.append((time.perf_counter() - t0) * 1000)
         env = {"DATABASE_URL": url, "TWILIO_AUTH_TOKEN": TOKEN, "SECRET_KEY": "bench",
                "NLU_URL": rasa.url}
+        with harness.gunicorn("wsgi_apps:bare()", {}, worker_class="gthread", threads=4,
+                              log=work / "gunicorn.log") as base:
+            open_loop(base, args.rate, 2)  # warm up
+            bare = open_loop(base, args.rate, 10.0 if args.quick else args.seconds)
         with harness.gunicorn("server:app", env, worker_class="gthread", threads=4,
                               log=work / "gunicorn.log") as base:
             open_loop(base, args.rate, 2)  # warm up
             times = open_loop(base, args.rate, 10.0 if args.quick else args.seconds)
     base_p50 = statistics.median(parse[10:])
-    print(f"{name}, {args.rate:g} req/s: Rasa parse alone p50 {base_p50:.1f} ms")
+    bare_p50 = statistics.median(bare["digit"] + bare["freetext"])
+    print(f"{name}, {args.rate:g} req/s: Rasa parse alone p50 {base_p50:.1f} ms; "
+          f"bare Flask TwiML through the same client p50 {bare_p50:.1f} ms")
     for kind, values in times.items():
         print(f"  {kind:<9} n={len(values):<5} p50 {statistics.median(values):6.1f} ms"
               f"  p99 {pct(values, 0.99):6.1f} ms")
@@ -117,6 +125,8 @@ def main() -> None:
                    met=p50 <= GOAL_P50)
     harness.record(args.results, f"free text at {args.rate:g}/s mix, p99, {name}", p99, "ms",
                    goal=f"<= {GOAL_P99:g} ms", met=p99 <= GOAL_P99)
+    harness.record(args.results, f"bare Flask TwiML at {args.rate:g}/s, same client, p50", bare_p50,
+                   "ms", goal="(baseline)")
     harness.record(args.results, f"menu digit at {args.rate:g}/s mix, p50, {name}",
                    statistics.median(times["digit"]), "ms", goal="(no goal)")
 
