@@ -61,10 +61,10 @@ class Contact(Base):
         """Tell whether this is a contact of the demo database (sample alerts are answered to her)."""
         return bool((self.profile or {}).get("demo"))
 
-    def add_channel(self, channel: str) -> None:
-        """Remember that this contact has used `channel`."""
-        if channel not in (self.channels or []):
-            self.channels = [*(self.channels or []), channel]
+    def channels_with(self, channel: str) -> list[str]:
+        """Return her channels with `channel` added at the end if it is new."""
+        channels = list(self.channels or [])
+        return channels if channel in channels else [*channels, channel]
 
     def __repr__(self) -> str:
         return f"<Contact {self.id} {self.phone[:-4]}****>"

@@ -83,9 +83,9 @@ INSERT_INBOUND = {name: insert(MESSAGES).on_conflict_do_nothing(index_elements=[
                   for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))}
 INSERT_REPLIES = MESSAGES.insert()
 CONTACTS = Contact.__table__
-TOUCHED = ("last_inbound_at", "channels", "last_whatsapp_inbound_at")
-TOUCH_CONTACT = (CONTACTS.update().where(CONTACTS.c.id == bindparam("b_id"))
-                 .values({c: bindparam(f"b_{c}") for c in TOUCHED}))
+TOUCH_CONTACT = (CONTACTS.update().where(CONTACTS.c.id == bindparam("b_id"))  # see _touched
+                 .values({c: bindparam(f"b_{c}")
+                          for c in ("last_inbound_at", "channels", "last_whatsapp_inbound_at")}))
 
 
 def render(text: str, channel: str) -> str:
@@ -258,20 +258,22 @@ class Engine:
         return self.interactive.prepare(session, channel, result.replies, replies, lang, now)
 
     @staticmethod
+    def _touched(contact: Contact, channel: str, now: datetime) -> dict:
+        """Return what a message from her on `channel` now records on her contact row."""
+        return {"last_inbound_at": now, "channels": contact.channels_with(channel),
+                "last_whatsapp_inbound_at": now if channel == "whatsapp"
+                else contact.last_whatsapp_inbound_at}
+
+    @staticmethod
     def _touch(contact: Contact, channel: str, now: datetime) -> None:
-        """Record that the contact wrote to us on `channel` now."""
-        contact.add_channel(channel)
-        contact.last_inbound_at = now
-        if channel == "whatsapp":
-            contact.last_whatsapp_inbound_at = now
+        """Record that a new contact wrote to us on `channel` now (stored with her row)."""
+        for key, value in Engine._touched(contact, channel, now).items():
+            setattr(contact, key, value)
 
     @staticmethod
     def _touch_stored(session: Session, contact: Contact, channel: str, now: datetime) -> None:
         """Record it for a stored contact with one prebuilt UPDATE (no ORM flush for it)."""
-        values = {"last_inbound_at": now,
-                  "channels": list(dict.fromkeys([*(contact.channels or []), channel])),
-                  "last_whatsapp_inbound_at": now if channel == "whatsapp"
-                  else contact.last_whatsapp_inbound_at}
+        values = Engine._touched(contact, channel, now)
         session.connection().execute(TOUCH_CONTACT, {"b_id": contact.id} | {
             f"b_{key}": value for key, value in values.items()})
         for key, value in values.items():

@@ -250,12 +250,11 @@ class PublishedCache:
         self.counter: int | None = None
         self.kb: knowledge.KnowledgeBase | None = None
 
-    def current(self, session: Session, counter: int | None | object = ...) -> knowledge.KnowledgeBase:
+    def current(self, session: Session, counter: int | None) -> knowledge.KnowledgeBase:
         """Return the published knowledge base (the shipped seed until the database has one).
 
-        `counter` is the revision when the caller read it already (revision_column).
+        `counter` is the revision, read by the caller with revision_column.
         """
-        counter = revision(session) if counter is ... else counter
         if counter is None:
             knowledge.install(None)
             return knowledge.seed_knowledge_base()

@@ -1,8 +1,9 @@
 """Every translatable text as a row (es, qu, ay), its checks, saving, and the version counter.
 
-The bot reads overrides through flows.catalog; `refresh` reloads them in this process
-when the one-row counter (TextsVersion) has moved, so a saved text is used at the next
-inbound message in every web worker, without a restart.
+The bot reads overrides through flows.catalog; `use_version` reloads them in this process
+when the one-row counter (TextsVersion), which the engine reads with each contact, has
+moved, so a saved text is used at the next inbound message in every web worker, without
+a restart.
 """
 from __future__ import annotations
 
@@ -165,12 +166,6 @@ def bump(session: Session) -> None:
 def version_column():
     """Return the counter as a scalar subquery (NULL before any save), to read beside other rows."""
     return select(TextsVersion.version).where(TextsVersion.id == 1).scalar_subquery()
-
-
-def refresh(db) -> None:
-    """Reload the overrides into flows.catalog if the counter moved since the last load."""
-    with db.session() as session:
-        use_version(session, session.scalar(select(version_column())))
 
 
 def is_loaded(version: int | None) -> bool:
