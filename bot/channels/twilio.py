@@ -22,21 +22,36 @@ _ERROR_PREFIX = re.compile(r"^Unable to \w+ record: ")
 OPTED_OUT, OUTSIDE_WINDOW = 21610, 63016
 
 
-class BaseUrlHttpClient(TwilioHttpClient):
-    """Send Twilio requests with a timeout, optionally to another base URL."""
+class BaseUrl:
+    """Point every https://*.twilio.com origin at `api_base_url` (None: the real Twilio)."""
 
-    def __init__(self, timeout: float = 10.0, api_base_url: Optional[str] = None):
-        """Create the HTTP client; `api_base_url` replaces every https://*.twilio.com origin."""
-        super().__init__(timeout=timeout)
+    api_base_url: Optional[str] = None
+
+    def use_base_url(self, api_base_url: Optional[str]) -> None:
+        """Set the base URL (a trailing slash dropped)."""
         self.api_base_url = api_base_url.rstrip("/") if api_base_url else None
-        if self.api_base_url and urlsplit(self.api_base_url).hostname in _LOOPBACK:
-            self.session.trust_env = False  # never send a local fake's traffic through a proxy
+
+    @property
+    def is_local(self) -> bool:
+        """Tell whether the base URL is on loopback (a fake, never reached through a proxy)."""
+        return bool(self.api_base_url) and urlsplit(self.api_base_url).hostname in _LOOPBACK
 
     def rewrite(self, url: str) -> str:
         """Return `url` pointed at the configured base URL."""
         if not self.api_base_url:
             return url
         return _TWILIO_ORIGIN.sub(lambda _m: self.api_base_url, url, count=1)
+
+
+class BaseUrlHttpClient(BaseUrl, TwilioHttpClient):
+    """Send Twilio requests with a timeout, optionally to another base URL."""
+
+    def __init__(self, timeout: float = 10.0, api_base_url: Optional[str] = None):
+        """Create the HTTP client; `api_base_url` replaces every https://*.twilio.com origin."""
+        super().__init__(timeout=timeout)
+        self.use_base_url(api_base_url)
+        if self.is_local:
+            self.session.trust_env = False  # never send a local fake's traffic through a proxy
 
     def request(self, method, url, *args, **kwargs):
         """Make the request against the rewritten URL."""

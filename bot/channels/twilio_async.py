@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from typing import Optional
-from urllib.parse import urlsplit
 
 import aiohttp
 from twilio.base.exceptions import TwilioException
@@ -19,11 +18,11 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from bot.channels.twilio import (_LOOPBACK, _TWILIO_ORIGIN, SendResult, accepted, message_kwargs,
+from bot.channels.twilio import (BaseUrl, SendResult, accepted, message_kwargs,
                                  refused, unreachable)
 
 
-class AsyncBaseUrlHttpClient(AsyncTwilioHttpClient):
+class AsyncBaseUrlHttpClient(BaseUrl, AsyncTwilioHttpClient):
     """Send Twilio requests on aiohttp with connect and read timeouts, optionally to another base URL.
 
     Create it inside the event loop that uses it (aiohttp binds its session to that loop).
@@ -32,19 +31,12 @@ class AsyncBaseUrlHttpClient(AsyncTwilioHttpClient):
     def __init__(self, timeout: float = 10.0, api_base_url: Optional[str] = None):
         """Create the client; `api_base_url` replaces every https://*.twilio.com origin."""
         super().__init__(pool_connections=False, timeout=timeout)
-        self.api_base_url = api_base_url.rstrip("/") if api_base_url else None
-        local = bool(self.api_base_url) and urlsplit(self.api_base_url).hostname in _LOOPBACK
+        self.use_base_url(api_base_url)
         # As the requests client: connect and read each within `timeout`; a local fake is never
         # reached through a proxy (trust_env off), and real Twilio only as the environment says.
         self.session = aiohttp.ClientSession(
-            trust_env=not local, timeout=aiohttp.ClientTimeout(connect=timeout, sock_read=timeout),
+            trust_env=not self.is_local, timeout=aiohttp.ClientTimeout(connect=timeout, sock_read=timeout),
             connector=aiohttp.TCPConnector(limit=0))
-
-    def rewrite(self, url: str) -> str:
-        """Return `url` pointed at the configured base URL."""
-        if not self.api_base_url:
-            return url
-        return _TWILIO_ORIGIN.sub(lambda _m: self.api_base_url, url, count=1)
 
     async def request(self, method: str, url: str, params=None, data=None, headers=None,
                       auth=None, timeout=None, allow_redirects: bool = False) -> Response:

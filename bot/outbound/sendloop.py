@@ -23,18 +23,15 @@ class SendLoop:
         self._thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
         self._thread.start()
         self._closed = False
-        self.client, self.slots = self._run(self._setup(new_client, slots)).result()
+        self.client, self.slots = self.submit(self._setup(new_client, slots)).result()
 
     @staticmethod
     async def _setup(new_client, slots: int):
         return new_client(), asyncio.Semaphore(max(1, slots))
 
-    def _run(self, coroutine) -> Future:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
-
     def submit(self, coroutine) -> Future:
         """Run `coroutine` in the loop; return a concurrent.futures.Future of its result."""
-        return self._run(coroutine)
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
 
     def close(self) -> None:
         """Close the client, stop the loop and wait for its thread (at most once)."""
@@ -45,7 +42,7 @@ class SendLoop:
             self.loop.create_task(self._shut())
             return
         try:
-            self._run(close_async_client(self.client)).result(timeout=10)
+            self.submit(close_async_client(self.client)).result(timeout=10)
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(timeout=10)
